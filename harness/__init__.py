@@ -1,0 +1,36 @@
+"""contract-harness: contract mocks, cassettes, simulated failures and property tests for HTTP APIs.
+
+The public API is what `__all__` lists; other modules are internal.
+"""
+
+from __future__ import annotations
+
+from harness.contracts import Contract, ContractSet, Operation, load_contract
+from harness.errors import (
+    ConfigurationError,
+    ContractError,
+    ContractErrorKind,
+    ContractNotFound,
+    HarnessError,
+)
+from harness.http import Headers, HttpRequest, MockResponse
+from harness.mock import RunningMock, serve_mock
+from harness.validation import Violation
+
+__all__ = [
+    "ConfigurationError",
+    "Contract",
+    "ContractError",
+    "ContractErrorKind",
+    "ContractNotFound",
+    "ContractSet",
+    "HarnessError",
+    "Headers",
+    "HttpRequest",
+    "MockResponse",
+    "Operation",
+    "RunningMock",
+    "Violation",
+    "load_contract",
+    "serve_mock",
+]

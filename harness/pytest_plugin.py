@@ -1,0 +1,75 @@
+"""pytest plugin: a mock server per session, reset for every test.
+
+Kept import-light (pytest imports it in every run): the mock is built inside the fixture.
+
+    # conftest.py (optional; the default is every contracts/*.yaml under the rootdir)
+    @pytest.fixture(scope="session")
+    def harness_contracts():
+        return ["contracts/todo.yaml"]
+
+    def test_lists_tasks(harness_mock):
+        assert requests.get(f"{harness_mock.url}/tasks/").status_code == 200
+
+Precedence: `--harness-contract` on the command line > the `harness_contracts` fixture > the
+`harness_contracts` ini option.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from harness.mock import RunningMock
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "contract-harness mock server")
+    group.addoption(
+        "--harness-contract",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="OpenAPI contract the harness_mock fixture serves (repeatable).",
+    )
+    parser.addini("harness_contracts", "OpenAPI contracts the harness_mock fixture serves.", type="linelist")
+
+
+@pytest.fixture(scope="session")
+def harness_contracts(pytestconfig: pytest.Config) -> list[str]:
+    """The contracts to serve; override this fixture in a conftest.py to choose them in code."""
+    configured = pytestconfig.getini("harness_contracts")
+    if configured:
+        return [str(pytestconfig.rootpath / path) for path in configured]
+    found = sorted(str(path) for path in (pytestconfig.rootpath / "contracts").glob("*.yaml"))
+    if not found:
+        raise pytest.UsageError(
+            "harness_mock has no contract to serve: pass --harness-contract PATH, set `harness_contracts` "
+            "in the pytest ini options, or override the `harness_contracts` fixture"
+        )
+    return found
+
+
+@pytest.fixture(scope="session")
+def harness_mock_server(request: pytest.FixtureRequest) -> Iterator[RunningMock]:
+    """One mock server for the whole session, on a free port of 127.0.0.1."""
+    from harness.errors import HarnessError
+    from harness.mock import serve_mock
+
+    paths = request.config.getoption("harness_contract") or request.getfixturevalue("harness_contracts")
+    try:
+        running = serve_mock([Path(path) for path in paths])
+    except HarnessError as exc:
+        raise pytest.UsageError(f"harness_mock cannot start: {exc}") from None
+    with running:
+        yield running
+
+
+@pytest.fixture
+def harness_mock(harness_mock_server: RunningMock) -> RunningMock:
+    """The session's mock server, reset (journal and state) before this test."""
+    harness_mock_server.reset()
+    return harness_mock_server

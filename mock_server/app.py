@@ -1,0 +1,100 @@
+"""The Flask side of the mock: one catch-all view feeding the engine, and the admin API."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+
+from harness.http import Headers, HttpRequest, MockResponse
+from mock_server.engine import MockEngine
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
+ADMIN_PREFIX = "/__harness"
+
+admin = Blueprint("harness_admin", __name__, url_prefix=ADMIN_PREFIX)
+
+
+def engine_of(app: Flask) -> MockEngine:
+    engine: MockEngine = app.extensions["harness"]
+    return engine
+
+
+def _engine() -> MockEngine:
+    return engine_of(current_app)
+
+
+@admin.get("/health")
+def health() -> Any:
+    engine = _engine()
+    return jsonify(
+        status="ok",
+        uptime_seconds=round(time.time() - engine.started, 3),
+        contracts=[
+            {
+                "name": contract.name,
+                "source": contract.source,
+                "operations": len(contract.operations),
+                "mount": contract.mount if contract.mount is not None else contract.base_path,
+            }
+            for contract in engine.contracts.contracts
+        ],
+    )
+
+
+@admin.get("/requests")
+def journal() -> Any:
+    engine = _engine()
+    operation = request.args.get("operation")
+    entries = engine.journal.entries(lambda entry: operation is None or entry.operation == operation)
+    return jsonify(requests=[entry.as_dict() for entry in entries])
+
+
+@admin.post("/reset")
+def reset() -> Any:
+    _engine().reset()
+    return jsonify(status="reset")
+
+
+def to_http_request() -> HttpRequest:
+    environ = request.environ
+    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    # Keep the path percent-encoded so `/users/a%2Fb` stays one segment.
+    path = raw_uri.split("?", 1)[0] if raw_uri and raw_uri.startswith("/") else quote(request.path)
+    return HttpRequest(
+        method=request.method,
+        path=path,
+        query_string=request.query_string.decode("latin-1"),
+        headers=Headers(request.headers.items()),
+        body=request.get_data(cache=False),
+        client_address=request.remote_addr or "",
+    )
+
+
+def to_flask_response(response: MockResponse) -> Response:
+    flask_response = Response(
+        response.body,
+        status=f"{response.status} {response.reason_phrase}".strip(),
+        headers=response.headers.items(),
+    )
+    if "Content-Type" not in response.headers:
+        del flask_response.headers["Content-Type"]  # Flask's text/html default would be a lie
+    return flask_response
+
+
+def mock_view(path: str) -> Response:
+    return to_flask_response(_engine().handle(to_http_request()))
+
+
+def build_flask_app(engine: MockEngine) -> Flask:
+    app = Flask("mock_server")
+    app.extensions["harness"] = engine
+    app.register_blueprint(admin)
+    # provide_automatic_options=False: otherwise Flask answers OPTIONS itself (TECH-NOTES §4.1).
+    app.add_url_rule(
+        "/", "mock", mock_view, defaults={"path": ""}, methods=METHODS, provide_automatic_options=False
+    )
+    app.add_url_rule("/<path:path>", "mock", mock_view, methods=METHODS, provide_automatic_options=False)
+    return app

@@ -1,0 +1,245 @@
+"""The mock's request pipeline, free of Flask so it can be tested and reused in process.
+
+    request -> route -> middlewares (security, validation, and later replay, faults)
+            -> contract responder -> journal
+
+A middleware is one callable, `(exchange, call_next) -> MockResponse`: it may answer itself,
+pass the exchange on, or change what comes back. The contract responder is the innermost step.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from harness.contracts import ContractSet, Operation
+from harness.http import HttpRequest, MockResponse
+from harness.journal import Journal, JournalEntry, body_text
+from harness.responses import NoValidBody, Preference, ResponseCatalog, ResponseChoiceError
+from harness.routing import RouteMatch, RouteMiss
+from harness.security import SecurityOutcome, check_security
+from harness.validation import RequestValidator, Violation
+from mock_server.problems import problem
+
+
+@dataclass
+class MockSettings:
+    """How the mock behaves; every field has a CLI option of the same name."""
+
+    validate: bool = True
+    dynamic: bool = False
+    seed: int | None = None
+    journal_size: int = 10_000
+
+
+@dataclass
+class CompiledOperation:
+    validator: RequestValidator
+    catalog: ResponseCatalog
+
+    @classmethod
+    def build(cls, operation: Operation) -> CompiledOperation:
+        return cls(RequestValidator.for_operation(operation), ResponseCatalog(operation))
+
+
+def compiled(operation: Operation) -> CompiledOperation:
+    result: CompiledOperation = operation.compiled(CompiledOperation.build)
+    return result
+
+
+@dataclass
+class Exchange:
+    """One request on its way through the pipeline, with what each step learnt about it."""
+
+    request: HttpRequest
+    operation: Operation | None = None
+    path_parameters: dict[str, str] = field(default_factory=dict)
+    miss: RouteMiss | None = None
+    violations: list[Violation] = field(default_factory=list)
+    security: SecurityOutcome | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+Next = Callable[[Exchange], MockResponse]
+
+
+class Middleware(Protocol):
+    def __call__(self, exchange: Exchange, call_next: Next) -> MockResponse: ...
+
+
+def check_credentials(exchange: Exchange, call_next: Next) -> MockResponse:
+    """401 with `WWW-Authenticate` when the operation's security requirements are not met."""
+    operation = exchange.operation
+    if operation is None:
+        return call_next(exchange)
+    outcome = check_security(operation, exchange.request)
+    exchange.security = outcome
+    if outcome.ok:
+        return call_next(exchange)
+    exchange.violations.extend(Violation("security", "security", text) for text in outcome.problems)
+    response = _declared_or_problem(
+        operation,
+        401,
+        "Unauthorized",
+        "; ".join(outcome.problems) or "credentials required",
+    )
+    for challenge in outcome.challenges:
+        response.headers.add("WWW-Authenticate", challenge)
+    return response
+
+
+def validate_request(exchange: Exchange, call_next: Next) -> MockResponse:
+    """422 (400 unparsable, 415 wrong media type) listing every violation of the contract."""
+    operation = exchange.operation
+    if operation is None:
+        return call_next(exchange)
+    validator = compiled(operation).validator
+    result = validator.validate(exchange.request, exchange.path_parameters)
+    exchange.notes["parsed_body"] = result.parsed_body
+    if validator.contract_problems:
+        exchange.notes["contract_problems"] = validator.contract_problems
+    if result.ok:
+        return call_next(exchange)
+    exchange.violations.extend(result.violations)
+    return problem(
+        result.status,
+        "Request does not match the contract",
+        f"{len(result.violations)} violation(s) of {operation.name}",
+        operation=operation.name,
+        violations=[violation.as_dict() for violation in result.violations],
+    )
+
+
+def _declared_or_problem(operation: Operation, status: int, title: str, detail: str) -> MockResponse:
+    """The contract's own response for `status` when it declares one, else problem+json."""
+    catalog = compiled(operation).catalog
+    if str(status) in catalog.statuses:
+        try:
+            return catalog.respond(status=status)
+        except (ResponseChoiceError, NoValidBody):
+            pass
+    return problem(status, title, detail, operation=operation.name)
+
+
+class MockEngine:
+    """Routes, runs the middleware chain and journals every exchange."""
+
+    def __init__(
+        self,
+        contracts: ContractSet,
+        settings: MockSettings | None = None,
+        middlewares: Sequence[Middleware] | None = None,
+    ):
+        self.contracts = contracts
+        self.settings = settings or MockSettings()
+        self.journal = Journal(self.settings.journal_size)
+        if middlewares is None:
+            middlewares = (
+                [check_credentials, validate_request] if self.settings.validate else [check_credentials]
+            )
+        self.middlewares = list(middlewares)
+        self._reset_hooks: list[Callable[[], None]] = []
+        self._draws = 0
+        self._draw_lock = threading.Lock()
+        self.started = time.time()
+
+    def on_reset(self, hook: Callable[[], None]) -> None:
+        self._reset_hooks.append(hook)
+
+    def reset(self) -> None:
+        """Back to the state at start: empty journal, generators rewound, extensions reset."""
+        self.journal.clear()
+        with self._draw_lock:
+            self._draws = 0
+        for hook in self._reset_hooks:
+            hook()
+
+    def route(self, request: HttpRequest) -> Exchange:
+        matched = self.contracts.match(request.method, request.path)
+        if isinstance(matched, RouteMatch):
+            return Exchange(request, matched.target, matched.path_parameters)
+        return Exchange(request, miss=matched)
+
+    def handle(self, request: HttpRequest) -> MockResponse:
+        started = time.perf_counter()
+        exchange = self.route(request)
+        response = self._run(exchange, 0)
+        self._record(exchange, response, (time.perf_counter() - started) * 1000)
+        return response
+
+    def _run(self, exchange: Exchange, index: int) -> MockResponse:
+        if index < len(self.middlewares):
+            return self.middlewares[index](exchange, lambda ex: self._run(ex, index + 1))
+        return self.respond(exchange)
+
+    def respond(self, exchange: Exchange) -> MockResponse:
+        """The innermost step: answer from the contract."""
+        request = exchange.request
+        if exchange.operation is None:
+            return self._miss(exchange)
+        try:
+            preference = Preference.parse(request.headers.get("Prefer"))
+            rng = self._rng() if self.settings.dynamic or preference.dynamic else None
+            return compiled(exchange.operation).catalog.respond(
+                preference=preference, accept=request.headers.get("Accept"), rng=rng
+            )
+        except ResponseChoiceError as exc:
+            return problem(exc.status, exc.title, exc.detail, operation=exchange.operation.name, **exc.extra)
+        except NoValidBody as exc:
+            return problem(500, "The contract admits no valid response body", str(exc))
+
+    def _rng(self) -> random.Random:
+        with self._draw_lock:
+            self._draws += 1
+            draw = self._draws
+        if self.settings.seed is None:
+            return random.Random()
+        return random.Random(f"{self.settings.seed}:{draw}")
+
+    def _miss(self, exchange: Exchange) -> MockResponse:
+        request, miss = exchange.request, exchange.miss
+        if miss is not None and miss.is_wrong_method:
+            response = problem(
+                405,
+                "Method Not Allowed",
+                f"{request.method} is not declared for {request.path}; allowed: {', '.join(miss.allowed)}",
+                allowed=list(miss.allowed),
+            )
+            response.headers.set("Allow", ", ".join(miss.allowed))
+            return response
+        closest = self.contracts.router.closest(request.method, request.path)
+        return problem(
+            404,
+            "No operation matches",
+            f"no operation of the contract matches {request.method} {request.path}",
+            closest=[f"{method} {template}" for method, template in closest],
+        )
+
+    def _record(self, exchange: Exchange, response: MockResponse, duration_ms: float) -> None:
+        request = exchange.request
+        operation = exchange.operation
+        notes = {key: value for key, value in exchange.notes.items() if key != "parsed_body"}
+        self.journal.append(
+            JournalEntry(
+                id=self.journal.next_id(),
+                time=time.time(),
+                method=request.method,
+                path=request.path,
+                query=request.query_string,
+                request_headers=request.headers.as_dict(),
+                request_body=body_text(request.body),
+                contract=operation.contract.name if operation else None,
+                operation=operation.name if operation else None,
+                violations=[violation.as_dict() for violation in exchange.violations],
+                status=response.status,
+                response_headers=response.headers.as_dict(),
+                response_body=body_text(response.body),
+                source=response.source,
+                duration_ms=duration_ms,
+                notes=notes,
+            )
+        )
