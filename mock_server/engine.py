@@ -125,6 +125,14 @@ def _declared_or_problem(operation: Operation, status: int, title: str, detail: 
     return problem(status, title, detail, operation=operation.name)
 
 
+def default_pipeline(engine: MockEngine) -> list[Middleware]:
+    """The middlewares in the order a request meets them; each may answer before the next."""
+    pipeline: list[Middleware] = [check_credentials]
+    if engine.settings.validate:
+        pipeline.append(validate_request)
+    return pipeline
+
+
 class MockEngine:
     """Routes, runs the middleware chain and journals every exchange."""
 
@@ -137,15 +145,11 @@ class MockEngine:
         self.contracts = contracts
         self.settings = settings or MockSettings()
         self.journal = Journal(self.settings.journal_size)
-        if middlewares is None:
-            middlewares = (
-                [check_credentials, validate_request] if self.settings.validate else [check_credentials]
-            )
-        self.middlewares = list(middlewares)
         self._reset_hooks: list[Callable[[], None]] = []
         self._draws = 0
         self._draw_lock = threading.Lock()
         self.started = time.time()
+        self.middlewares = list(middlewares) if middlewares is not None else default_pipeline(self)
 
     def on_reset(self, hook: Callable[[], None]) -> None:
         self._reset_hooks.append(hook)
