@@ -7,16 +7,25 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 
 class LiveServer:
     """A threaded werkzeug server on `host:port` (0 picks a free port); use as a context manager."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        request_handler: type[WSGIRequestHandler] | None = None,
+    ):
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no per-request access log
         self.app = app
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self._server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=request_handler
+        )
         self.host = host
         self.port = self._server.server_port
         self._thread = threading.Thread(
