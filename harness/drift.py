@@ -6,13 +6,12 @@ longer does what the contract says while recording, not when the mock later answ
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.contracts import Contract, ContractSet, Operation, load_contract
-from harness.responses import ResponseCatalog
+from harness.compiled import compiled
+from harness.contracts import Contract, ContractSet, load_contract
 from harness.routing import RouteMatch
 from harness.validation import Violation
 
@@ -55,17 +54,6 @@ class DriftDetector:
                 [item if isinstance(item, Contract) else load_contract(item) for item in contracts]
             )
         self.contracts = contracts
-        self._catalogs: dict[int, ResponseCatalog] = {}
-        self._lock = threading.Lock()
-
-    def catalog(self, operation: Operation) -> ResponseCatalog:
-        with self._lock:
-            found = self._catalogs.get(id(operation))
-        if found is None:
-            found = ResponseCatalog(operation)
-            with self._lock:
-                found = self._catalogs.setdefault(id(operation), found)
-        return found
 
     def check(self, method: str, path: str, status: int, content_type: str, body: bytes) -> list[Drift]:
         """Every drift of one response; `path` is the request's path (with any base path)."""
@@ -77,5 +65,5 @@ class DriftDetector:
         operation = matched.target
         return [
             Drift(method, path, operation.name, status, violation)
-            for violation in self.catalog(operation).check(status, content_type, body)
+            for violation in compiled(operation).catalog.check(status, content_type, body)
         ]

@@ -77,7 +77,7 @@ class Preference:
 
 
 @dataclass
-class _MediaVariant:
+class MediaVariant:
     media_type: str
     schema: Any  # converted JSON Schema, or None when the contract gives none
     validator: Any
@@ -87,9 +87,9 @@ class _MediaVariant:
 
 
 @dataclass
-class _StatusVariant:
+class StatusVariant:
     key: str  # as declared: "200", "2XX", "default"
-    media: list[_MediaVariant]
+    media: list[MediaVariant]
     headers: dict[str, dict[str, Any]]  # name -> {"schema": converted, "required": bool, "example": ...}
 
 
@@ -98,14 +98,14 @@ class ResponseCatalog:
 
     def __init__(self, operation: Operation):
         self.operation = operation
-        self._statuses: dict[str, _StatusVariant] = {}
+        self._statuses: dict[str, StatusVariant] = {}
         self._cache: dict[tuple[Any, ...], tuple[int, list[tuple[str, str]], bytes, str]] = {}
         self._lock = threading.Lock()
         st_operation = operation.schemathesis_operation()
         raw_responses = operation.definition.get("responses", {})
         for key, st_response in st_operation.responses.items():
             raw = _deref(operation.contract.raw, raw_responses.get(key, {}))
-            self._statuses[str(key)] = _StatusVariant(
+            self._statuses[str(key)] = StatusVariant(
                 key=str(key),
                 media=list(self._media_variants(st_response, raw)),
                 headers={
@@ -118,7 +118,7 @@ class ResponseCatalog:
                 },
             )
 
-    def _media_variants(self, st_response: Any, raw: dict[str, Any]) -> Iterator[_MediaVariant]:
+    def _media_variants(self, st_response: Any, raw: dict[str, Any]) -> Iterator[MediaVariant]:
         contract = self.operation.contract
         if contract.document.is_swagger:
             produces = (
@@ -143,7 +143,7 @@ class ResponseCatalog:
                 )
             except Exception:  # a schema schemathesis cannot convert: serve its examples unchecked
                 schema, validator, names = None, None, {}
-            variant = _MediaVariant(media_type, schema, validator, names)
+            variant = MediaVariant(media_type, schema, validator, names)
             examples = raw_examples.get(media_type) or (
                 next(iter(raw_examples.values()), {}) if contract.document.is_swagger else {}
             )
@@ -160,6 +160,10 @@ class ResponseCatalog:
     @property
     def statuses(self) -> list[str]:
         return list(self._statuses)
+
+    def variant(self, status: str) -> StatusVariant:
+        """The declared response for a status key as written in the contract ('200', '4XX', 'default')."""
+        return self._statuses[status]
 
     def default_status(self) -> str:
         """The lowest declared 2xx (then 2XX, 3xx, `default`), as Prism picks it."""
@@ -222,13 +226,17 @@ class ResponseCatalog:
                 self._cache[cache_key] = (code, headers, body, source)
         return MockResponse(code, Headers(headers), body, source)
 
-    def _negotiate(self, variant: _StatusVariant, accept: str | None) -> _MediaVariant | None:
+    def _negotiate(self, variant: StatusVariant, accept: str | None) -> MediaVariant | None:
         if not variant.media:
             return None
         if not accept or accept.strip() in ("*/*", ""):
             return next((m for m in variant.media if is_json_media_type(m.media_type)), variant.media[0])
         accepted = parse_accept_header(accept, MIMEAccept)
         best = accepted.best_match([m.media_type for m in variant.media])
+        if best is None and any(_is_json_suffix(value) for value, _ in accepted):
+            # `application/vnd.github+json` asks for JSON in a vendor's dialect: plain JSON answers it,
+            # as the real APIs do.
+            best = next((m.media_type for m in variant.media if is_json_media_type(m.media_type)), None)
         if best is None:
             raise ResponseChoiceError(
                 406,
@@ -239,9 +247,7 @@ class ResponseCatalog:
             )
         return next(m for m in variant.media if m.media_type == best)
 
-    def _body(
-        self, media: _MediaVariant, example: str | None, rng: random.Random | None
-    ) -> tuple[bytes, str]:
+    def _body(self, media: MediaVariant, example: str | None, rng: random.Random | None) -> tuple[bytes, str]:
         if example is not None:
             if example in media.examples:
                 return serialize(media.examples[example], media), f"example:{example}"
@@ -269,7 +275,7 @@ class ResponseCatalog:
             self.generate(media, rng), media
         ), "generated" if rng is None else "generated:dynamic"
 
-    def generate(self, media: _MediaVariant, rng: random.Random | None) -> Any:
+    def generate(self, media: MediaVariant, rng: random.Random | None) -> Any:
         """A value valid against the media type's schema; raises NoValidBody when none can be made."""
         names = media.name_to_uri
         attempts = [
@@ -294,7 +300,7 @@ class ResponseCatalog:
         return value
 
     def _headers(
-        self, variant: _StatusVariant, media: _MediaVariant | None, rng: random.Random | None
+        self, variant: StatusVariant, media: MediaVariant | None, rng: random.Random | None
     ) -> list[tuple[str, str]]:
         headers: list[tuple[str, str]] = []
         if media is not None:
@@ -310,7 +316,6 @@ class ResponseCatalog:
                     continue
             headers.append((name, _header_text(value)))
         return headers
-
 
     # -- checking a response the contract did not make (live, recorded) -----------------------
 
@@ -333,15 +338,29 @@ class ResponseCatalog:
         if media is None:
             offered = ", ".join(m.media_type for m in variant.media)
             return [
-                Violation("header/Content-Type", "content-type", f"{actual or 'none'} is not declared ({offered})")
+                Violation(
+                    "header/Content-Type", "content-type", f"{actual or 'none'} is not declared ({offered})"
+                )
             ]
         if media.validator is None or not is_json_media_type(media.media_type):
             return []
         try:
             document = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return [Violation("body", "json", f"the body is not valid JSON: {exc}", excerpt(body[:80].decode("utf-8", "replace")))]
+            return [
+                Violation(
+                    "body",
+                    "json",
+                    f"the body is not valid JSON: {exc}",
+                    excerpt(body[:80].decode("utf-8", "replace")),
+                )
+            ]
         return schema_violations(media.validator, document, "body")
+
+
+def _is_json_suffix(media_type: str) -> bool:
+    return media_type.split(";")[0].strip().lower().endswith("+json")
+
 
 def _content_type(media_type: str) -> str:
     if "*" in media_type:
@@ -357,7 +376,7 @@ def _header_text(value: Any) -> str:
     return str(value)
 
 
-def serialize(value: Any, media: _MediaVariant) -> bytes:
+def serialize(value: Any, media: MediaVariant) -> bytes:
     media_type = media.media_type.lower()
     if isinstance(value, bytes):
         return value

@@ -72,7 +72,14 @@ def schema_violations(validator: Any, instance: Any, location: str) -> list[Viol
         if missing is not None:  # point at the missing field itself, not at its parent object
             path = f"{path}/{missing}" if path else str(missing)
         value = None if missing is not None else excerpt(error.instance)
-        found.append(Violation(f"{location}/{path}" if path else location, rule, error.message, value))
+        message = error.message
+        if rule == "not" and message.startswith("{} is not allowed"):
+            # schemathesis turns readOnly (in requests) and writeOnly (in responses) fields into `not: {}`
+            rule, message = (
+                "forbidden",
+                "the contract forbids this field here (readOnly in requests, writeOnly in responses)",
+            )
+        found.append(Violation(f"{location}/{path}" if path else location, rule, message, value))
     return found
 
 

@@ -16,13 +16,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from harness.compiled import compiled
 from harness.contracts import ContractSet, Operation
 from harness.http import HttpRequest, MockResponse
 from harness.journal import Journal, JournalEntry, body_text
-from harness.responses import NoValidBody, Preference, ResponseCatalog, ResponseChoiceError
+from harness.responses import NoValidBody, Preference, ResponseChoiceError
 from harness.routing import RouteMatch, RouteMiss
 from harness.security import SecurityOutcome, check_security
-from harness.validation import RequestValidator, Violation
+from harness.validation import Violation
 from mock_server.problems import problem
 
 
@@ -34,21 +35,6 @@ class MockSettings:
     dynamic: bool = False
     seed: int | None = None
     journal_size: int = 10_000
-
-
-@dataclass
-class CompiledOperation:
-    validator: RequestValidator
-    catalog: ResponseCatalog
-
-    @classmethod
-    def build(cls, operation: Operation) -> CompiledOperation:
-        return cls(RequestValidator.for_operation(operation), ResponseCatalog(operation))
-
-
-def compiled(operation: Operation) -> CompiledOperation:
-    result: CompiledOperation = operation.compiled(CompiledOperation.build)
-    return result
 
 
 @dataclass

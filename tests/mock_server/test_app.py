@@ -302,3 +302,9 @@ def test_health_reports_contracts(todo_client):
     health = todo_client.get("/__harness/health").json
     assert health["status"] == "ok"
     assert health["contracts"][0]["operations"] == 5
+
+
+def test_vendor_json_accept_is_answered_with_json(github):
+    response = github.get("/users/octocat", headers={"Accept": "application/vnd.github+json"})
+    assert response.status_code == 200
+    assert response.content_type == "application/json"

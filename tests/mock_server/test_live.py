@@ -124,3 +124,25 @@ def test_examples_todo_client_works_against_the_mock():
         assert todo_client.get_task(1, base_url=mock.url)["summary"] == "Do the laundry"
         todo_client.delete_task(1, base_url=mock.url)
         assert mock.violations() == []
+
+
+def test_examples_github_client_works_against_the_mock():
+    from examples.github_client import GitHubClient, NotFoundError
+
+    session = requests.Session()
+    with (
+        serve_mock(GITHUB) as mock,
+        GitHubClient("ghp_example", base_url=mock.url, session=session) as client,
+    ):
+        assert client.get_authenticated_user()["login"] == "octocat"
+        assert client.get_repo("octocat", "Hello-World")["full_name"]
+        issues = client.list_issues("octocat", "Hello-World", state="open", per_page=10)
+        assert isinstance(issues, list)
+        created = client.create_issue("octocat", "Hello-World", "Found a bug", body="details", labels=["bug"])
+        assert created["number"]
+        assert mock.violations() == []
+        session.headers["Prefer"] = "code=404"  # Prism's way to ask for the contract's 404
+        with pytest.raises(NotFoundError) as raised:
+            client.get_user("nobody")
+        assert raised.value.status == 404
+    session.close()
