@@ -80,9 +80,7 @@ class RecordMode(enum.StrEnum):
             return cls(value)
         except ValueError:
             valid = ", ".join(mode.value for mode in cls)
-            raise ConfigurationError(
-                f"{value!r} is not a record mode; valid modes are: {valid}"
-            ) from None
+            raise ConfigurationError(f"{value!r} is not a record mode; valid modes are: {valid}") from None
 
 
 @dataclass(frozen=True)
@@ -463,7 +461,11 @@ def _stored_response(
     final = body if body is not None else raw
     if method != "HEAD" and (final or any(n.lower() == "content-length" for n, _ in headers)):
         stored_headers["Content-Length"] = [str(len(final))]
-    return {"status": {"code": status, "message": reason}, "headers": stored_headers, "body": {"string": final}}
+    return {
+        "status": {"code": status, "message": reason},
+        "headers": stored_headers,
+        "body": {"string": final},
+    }
 
 
 def _replayed(recorded: dict[str, Any], method: str) -> tuple[int, str, list[tuple[str, str]], bytes]:
@@ -502,7 +504,7 @@ def _problem(
     return status, _phrase(status), headers, body
 
 
-class _TransparentHandler(WSGIRequestHandler):
+class TransparentHandler(WSGIRequestHandler):
     """Sends the upstream's `Server` and `Date` headers instead of adding werkzeug's own."""
 
     def send_response(self, code: int, message: str | None = None) -> None:
@@ -549,7 +551,9 @@ def serve_recorder(
             requests.get(f"{proxy.url}/user", headers={"Authorization": f"Bearer {token}"})
     """
     recorder = Recorder(upstream, cassette, **options)
-    return RunningRecorder(recorder, LiveServer(recorder, host, port, request_handler=_TransparentHandler).start())
+    return RunningRecorder(
+        recorder, LiveServer(recorder, host, port, request_handler=TransparentHandler).start()
+    )
 
 
 def print_event(event: RecordEvent) -> None:

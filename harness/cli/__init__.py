@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import click
 
+from harness.cli.cassettes import cassettes
 from harness.cli.mock import mock
+from harness.cli.record import record
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -17,3 +19,5 @@ def main() -> None:
 
 
 main.add_command(mock)
+main.add_command(record)
+main.add_command(cassettes)
