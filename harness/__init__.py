@@ -15,6 +15,8 @@ from harness.errors import (
 )
 from harness.http import Headers, HttpRequest, MockResponse
 from harness.mock import RunningMock, serve_mock
+from harness.recorder import RecordMode, RunningRecorder, serve_recorder
+from harness.redaction import Redactor, vcr_config
 from harness.validation import Violation
 
 __all__ = [
@@ -29,8 +31,13 @@ __all__ = [
     "HttpRequest",
     "MockResponse",
     "Operation",
+    "RecordMode",
+    "Redactor",
     "RunningMock",
+    "RunningRecorder",
     "Violation",
     "load_contract",
     "serve_mock",
+    "serve_recorder",
+    "vcr_config",
 ]

@@ -209,7 +209,7 @@ def read_cassette_data(path: str | Path) -> dict[str, Any]:
             data = json.loads(text)
         else:
             loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-            data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+            data = yaml.load(text, Loader=loader)
     except (ValueError, yaml.YAMLError) as exc:
         raise CassetteError(path, f"not YAML or JSON: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
@@ -241,7 +241,8 @@ def summarize_cassette(path: str | Path) -> CassetteSummary:
     """
     path = Path(path)
     data = read_cassette_data(path)
-    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    found = data.get("metadata")
+    metadata: dict[str, Any] = found if isinstance(found, dict) else {}
     recorded_at = _parse_time(metadata.get("recorded_at"))
     from_metadata = recorded_at is not None
     if recorded_at is None:

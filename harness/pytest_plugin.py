@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -36,6 +36,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="OpenAPI contract the harness_mock fixture serves (repeatable).",
     )
     parser.addini("harness_contracts", "OpenAPI contracts the harness_mock fixture serves.", type="linelist")
+    parser.addini(
+        "harness_api",
+        "API name for harness_vcr_config: cassettes go to cassettes/<api>/ (default: the test module's name).",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -73,3 +77,30 @@ def harness_mock(harness_mock_server: RunningMock) -> RunningMock:
     """The session's mock server, reset (journal and state) before this test."""
     harness_mock_server.reset()
     return harness_mock_server
+
+
+@pytest.fixture(scope="module")
+def harness_vcr_config(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """A pytest-recording `vcr_config`: the recorder's redaction defaults, `cassettes/<api>/`.
+
+    <api> is the `harness_api` ini option, else the test module's name without `test_`; when
+    `contracts/<api>.yaml` exists, the credentials its `securitySchemes` name are redacted too.
+
+        @pytest.fixture(scope="module")
+        def vcr_config(harness_vcr_config):
+            return harness_vcr_config
+
+        @pytest.fixture(scope="module")
+        def vcr_cassette_dir(harness_vcr_config):
+            return harness_vcr_config["cassette_library_dir"]
+    """
+    from harness.errors import HarnessError
+    from harness.redaction import vcr_config
+
+    root = request.config.rootpath
+    api = request.config.getini("harness_api") or request.path.stem.removeprefix("test_")
+    contract = root / "contracts" / f"{api}.yaml"
+    try:
+        return vcr_config(api, contract=contract if contract.exists() else None, root=root)
+    except HarnessError as exc:
+        raise pytest.UsageError(f"harness_vcr_config: {exc}") from None

@@ -24,7 +24,8 @@ def _files(paths: tuple[Path, ...]) -> list[Path]:
     files = list(iter_cassette_files(paths))
     if not files:
         raise click.UsageError(
-            f"no cassette (.yaml, .yml, .json) under {', '.join(map(str, paths))}; pass cassette files or folders"
+            f"no cassette (.yaml, .yml, .json) under {', '.join(map(str, paths))}; "
+            "pass cassette files or folders"
         )
     return files
 
