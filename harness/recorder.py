@@ -237,15 +237,19 @@ class Recorder:
         recorded_uri = (self.record_as + target) if self.record_as else url
         vcr_request = VcrRequest(request.method, recorded_uri, body or None, _header_dict(headers))
 
+        recorded: dict[str, Any] | None = None
+        closest: list[str] | None = None
         with self._lock:
             if self._cassette.can_play_response_for(vcr_request):
                 recorded = self._cassette.play_response(vcr_request)
                 index = next(i for i, (_, r) in enumerate(self._cassette.data) if r is recorded)
-                self._emit(RecordEvent("replayed", request.method, target, recorded["status"]["code"], index))
-                return _replayed(recorded, request.method)
-            if self._cassette.write_protected:
+            elif self._cassette.write_protected:
                 closest = [str(r) for r, _, _ in self._cassette.find_requests_with_most_matches(vcr_request)]
-                return self._refuse(request.method, target, closest[:3])
+        if recorded is not None:
+            self._emit(RecordEvent("replayed", request.method, target, recorded["status"]["code"], index))
+            return _replayed(recorded, request.method)
+        if closest is not None:
+            return self._refuse(request.method, target, closest[:3])
 
         try:
             live = self._forward(request.method, url, headers, body)
