@@ -38,7 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("harness_contracts", "OpenAPI contracts the harness_mock fixture serves.", type="linelist")
     parser.addini(
         "harness_api",
-        "API name for harness_vcr_config: cassettes go to cassettes/<api>/ (default: the test module's name).",
+        "API name for harness_vcr_config: cassettes go to cassettes/<api>/ (default: the test module name).",
     )
 
 
