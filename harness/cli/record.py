@@ -112,8 +112,9 @@ def record(
     click.echo(f"Recording {url} -> {recorder.upstream} into {cassette} (mode {mode}{checking}).", nl=True)
     click.echo("Point your client at the URL above. Press Ctrl+C to stop.")
     try:
-        server.serve_forever()
+        server.serve_forever()  # returns on Ctrl+C: werkzeug swallows the KeyboardInterrupt
     except KeyboardInterrupt:
-        click.echo(f"Stopped. {len(recorder.interactions)} interaction(s) in {cassette}.")
+        pass
     finally:
         server.server_close()
+    click.echo(f"Stopped. {len(recorder.interactions)} interaction(s) in {cassette}.")
