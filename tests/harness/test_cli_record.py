@@ -81,20 +81,22 @@ def test_kill_9_never_loses_or_corrupts_an_answered_interaction(tmp_path, kill_a
                         answered.append(n)
                 n += 4
 
-    with LiveServer(create_web_upstream()) as upstream:
-        with cli_recorder("--upstream", upstream.url, "--cassette", str(cassette)) as (url, process):
-            clients = [threading.Thread(target=client, args=(first,)) for first in range(4)]
-            for thread in clients:
-                thread.start()
-            deadline = time.monotonic() + 60
-            while len(answered) < kill_after and time.monotonic() < deadline:
-                time.sleep(0.005)
-            # When: SIGKILL while the clients keep sending
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=10)
-            stop.set()
-            for thread in clients:
-                thread.join(timeout=20)
+    with (
+        LiveServer(create_web_upstream()) as upstream,
+        cli_recorder("--upstream", upstream.url, "--cassette", str(cassette)) as (url, process),
+    ):
+        clients = [threading.Thread(target=client, args=(first,)) for first in range(4)]
+        for thread in clients:
+            thread.start()
+        deadline = time.monotonic() + 60
+        while len(answered) < kill_after and time.monotonic() < deadline:
+            time.sleep(0.005)
+        # When: SIGKILL while the clients keep sending
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        stop.set()
+        for thread in clients:
+            thread.join(timeout=20)
     # Then: the cassette parses, in our loader and in plain vcrpy, and holds every answered request
     assert len(answered) >= kill_after
     recorded = {int(i.request.uri.rsplit("/", 1)[1]) for i in load_cassette(cassette).interactions}
