@@ -39,9 +39,9 @@ def test_scan_exits_1_naming_file_interaction_and_field(tmp_path):
     write(tmp_path / "clean.yaml")
     code, out, err = run("cassettes", "scan", str(tmp_path))
     assert code == 1
-    assert (
-        out
-        == f"{leaky}: interaction 0: request.headers.Authorization: credentials after an auth scheme (Bear… (23 chars))\n"
+    assert out == (
+        f"{leaky}: interaction 0: request.headers.Authorization: "
+        "credentials after an auth scheme (Bear… (23 chars))\n"
     )
     assert "1 possible secret(s) in 1 of 2 cassette(s)." in err
     assert "0123456789abcdef" not in out + err
