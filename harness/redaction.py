@@ -112,6 +112,11 @@ class Redactor:
     def placeholder(self) -> str:
         return self.rules.placeholder
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Redactor:
+        # pytest-recording deep-copies `vcr_config`, hooks included: share the one redactor (and
+        # what it has learnt) rather than fail on its lock.
+        return self
+
     # -- vcrpy hooks ---------------------------------------------------------------------
 
     def request(self, request: Any) -> Any:
