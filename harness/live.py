@@ -28,8 +28,9 @@ class LiveServer:
         )
         self.host = host
         self.port = self._server.server_port
+        # A short poll interval makes stop() take milliseconds instead of half a second.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"live-{self.port}", daemon=True
+            target=self._server.serve_forever, args=(0.02,), name=f"live-{self.port}", daemon=True
         )
 
     @property
