@@ -271,11 +271,26 @@ class Recorder:
                 request.method, urlsplit(url).path, status, content_type, stored["body"]["string"]
             )
         redacted_request, redacted_response = self.redactor.interaction(vcr_request, stored)
+        failure: Exception | None = None
         with self._lock:
             self._cassette.append(redacted_request, redacted_response)
             index = len(self._cassette.data) - 1
-            self._save()
-            self.drift.extend(drift)
+            try:
+                self._save()
+            except Exception as exc:  # a full disk, or a body the JSON serializer cannot hold
+                self._cassette.data.pop()
+                failure = exc
+            else:
+                self.drift.extend(drift)
+        if failure is not None:
+            detail = f"{type(failure).__name__}: {failure}"
+            self._emit(RecordEvent("failed", request.method, target, 500, detail=detail))
+            return _problem(
+                500,
+                "Cannot write the cassette",
+                f"{self.path}: {detail}; the interaction was not recorded, so its response is withheld",
+                hint="binary bodies need a .yaml cassette" if self.path.suffix == ".json" else "",
+            )
         self._emit(RecordEvent("recorded", request.method, target, status, index, tuple(drift)))
         client_headers = [(n, v) for n, v in live_headers if n.lower() not in HOP_BY_HOP]
         if request.method != "HEAD" and not any(n.lower() == "content-length" for n, _ in client_headers):

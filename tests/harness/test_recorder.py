@@ -393,3 +393,16 @@ def test_the_proxy_is_thread_safe_while_replaying_and_recording(web_upstream, tm
         results = list(pool.map(client, range(4)))
     assert sorted(n for chunk in results for n in chunk) == list(range(20))
     assert sorted(recorded_paths(cassette)) == sorted(f"/count/{n}" for n in range(20))
+
+
+def test_a_response_that_cannot_be_saved_is_withheld_and_not_recorded(web_upstream, tmp_path):
+    cassette = tmp_path / "binary.json"  # vcrpy's JSON serializer cannot hold binary bodies
+    with serve_recorder(web_upstream.url, cassette) as proxy:
+        text = requests.get(f"{proxy.url}/count/1")
+        binary = requests.get(f"{proxy.url}/logo.png")
+        after = requests.get(f"{proxy.url}/count/2")
+    assert (text.status_code, after.status_code) == (200, 200)
+    assert binary.status_code == 500
+    assert binary.json()["title"] == "Cannot write the cassette"
+    assert binary.json()["hint"] == "binary bodies need a .yaml cassette"
+    assert recorded_paths(cassette) == ["/count/1", "/count/2"]
