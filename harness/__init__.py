@@ -5,6 +5,7 @@ The public API is what `__all__` lists; other modules are internal.
 
 from __future__ import annotations
 
+from harness.client_checks import ClientCheckFailure, check_client, responses_for
 from harness.contracts import Contract, ContractSet, Operation, load_contract
 from harness.errors import (
     ConfigurationError,
@@ -17,15 +18,18 @@ from harness.http import Headers, HttpRequest, MockResponse
 from harness.mock import RunningMock, serve_mock
 from harness.recorder import RecordMode, RunningRecorder, serve_recorder
 from harness.redaction import Redactor, vcr_config
+from harness.strategies import GeneratedResponse
 from harness.validation import Violation
 
 __all__ = [
+    "ClientCheckFailure",
     "ConfigurationError",
     "Contract",
     "ContractError",
     "ContractErrorKind",
     "ContractNotFound",
     "ContractSet",
+    "GeneratedResponse",
     "HarnessError",
     "Headers",
     "HttpRequest",
@@ -36,7 +40,9 @@ __all__ = [
     "RunningMock",
     "RunningRecorder",
     "Violation",
+    "check_client",
     "load_contract",
+    "responses_for",
     "serve_mock",
     "serve_recorder",
     "vcr_config",
