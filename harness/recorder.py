@@ -213,6 +213,10 @@ class Recorder:
             config.pop(key, None)
         return Cassette.load(**config), metadata
 
+    def close(self) -> None:
+        """Release the upstream connections (the cassette is always saved already)."""
+        self._session.close()
+
     # -- the WSGI side ----------------------------------------------------------------------
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -549,7 +553,7 @@ class RunningRecorder:
 
     def stop(self) -> None:
         self.server.stop()
-        self.recorder._session.close()
+        self.recorder.close()
 
     def __enter__(self) -> RunningRecorder:
         return self

@@ -125,14 +125,20 @@ def test_replay_through_the_mock_gives_the_recorded_responses(todo_upstream, web
     pytest.importorskip("mock_server.replay", reason="replay by the mock server is issue 3, part 1")
     from harness import serve_mock
 
-    cassette = tmp_path / "mixed.yaml"
-    with serve_recorder(todo_upstream.url, cassette, record_as="http://127.0.0.1:5000") as proxy:
+    todo, web = tmp_path / "todo.yaml", tmp_path / "web.yaml"
+    with serve_recorder(todo_upstream.url, todo, record_as="http://127.0.0.1:5000") as proxy:
         live = todo_session(proxy.url)
-    with serve_mock(TODO, cassettes=[cassette]) as mock:
+    with serve_recorder(web_upstream.url, web) as proxy:
+        live_gzip = requests.get(f"{proxy.url}/gz")
+    with serve_mock(TODO, cassettes=[todo]) as mock:
         replayed = todo_session(mock.url)
+    with serve_mock(TODO, cassettes=[web], cassettes_only=True) as mock:
+        replayed_gzip = requests.get(f"{mock.url}/gz")
     assert [(r.status_code, r.json() if r.content else None) for r in replayed] == [
         (r.status_code, r.json() if r.content else None) for r in live
     ]
+    assert (replayed_gzip.status_code, replayed_gzip.json()) == (live_gzip.status_code, live_gzip.json())
+    assert replayed_gzip.cookies.keys() == ["session", "theme"]  # names kept, values redacted
 
 
 def test_credentials_never_reach_disk_even_when_the_upstream_echoes_them(web_upstream, tmp_path):
