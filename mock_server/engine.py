@@ -12,8 +12,9 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from harness.compiled import compiled
@@ -35,6 +36,13 @@ class MockSettings:
     dynamic: bool = False
     seed: int | None = None
     journal_size: int = 10_000
+    # Replay (mock_server/replay.py): cassette files or directories answered from first.
+    cassettes: Sequence[str | Path] = ()
+    cassettes_only: bool = False
+    # None: vcr_config's, else method, path, query. Names, or vcrpy matcher functions.
+    match_on: Sequence[str | Callable[[Any, Any], Any]] | None = None
+    allow_playback_repeats: bool | None = None  # None: vcr_config's, else True
+    vcr_config: Mapping[str, Any] | None = None  # as pytest-recording's vcr_config fixture returns
 
 
 @dataclass
@@ -114,6 +122,10 @@ def _declared_or_problem(operation: Operation, status: int, title: str, detail: 
 def default_pipeline(engine: MockEngine) -> list[Middleware]:
     """The middlewares in the order a request meets them; each may answer before the next."""
     pipeline: list[Middleware] = [check_credentials]
+    if engine.settings.cassettes:
+        from mock_server.replay import cassette_replay
+
+        pipeline.append(cassette_replay(engine))
     if engine.settings.validate:
         pipeline.append(validate_request)
     return pipeline

@@ -1,4 +1,4 @@
-"""`harness mock`: serve contracts on a local port."""
+"""`harness mock`: serve contracts, and recorded cassettes, on a local port."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 
 from harness.cli._common import parse_mounts, usage_errors
+from harness.cli._replay import describe, match_on_option, vcr_config_option
 
 
 @click.command()
-@click.argument("contracts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("contracts", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option(
     "--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free one."
@@ -26,6 +27,38 @@ from harness.cli._common import parse_mounts, usage_errors
 @click.option("--dynamic", is_flag=True, help="Generate random (valid) bodies instead of examples.")
 @click.option("--seed", type=int, default=None, help="Make --dynamic bodies reproducible.")
 @click.option("--no-validate", is_flag=True, help="Do not validate requests against the contract.")
+@click.option(
+    "--cassettes",
+    "cassettes",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="vcrpy cassette file or directory (repeatable): recorded interactions answer first.",
+)
+@click.option(
+    "--cassettes-only",
+    is_flag=True,
+    help="Answer requests no recording matches with 404 (listing the closest) instead of the contract.",
+)
+@click.option(
+    "--match-on",
+    callback=match_on_option,
+    metavar="M1,M2,...",
+    help="vcrpy matchers that must agree [default: method,path,query]; e.g. method,path,query,body.",
+)
+@click.option(
+    "--allow-playback-repeats/--no-allow-playback-repeats",
+    default=None,
+    help="Once every matching recording has played, play them again [default: allowed], or answer "
+    "as if none matched.",
+)
+@click.option(
+    "--vcr-config",
+    callback=vcr_config_option,
+    metavar="MODULE:NAME",
+    help="Your vcrpy/pytest-recording config (a dict or a function returning one), so its filters "
+    "and matchers apply, e.g. tests.conftest:vcr_config.",
+)
 def mock(
     contracts: tuple[Path, ...],
     host: str,
@@ -34,18 +67,39 @@ def mock(
     dynamic: bool,
     seed: int | None,
     no_validate: bool,
+    cassettes: tuple[Path, ...],
+    cassettes_only: bool,
+    match_on: tuple[str, ...] | None,
+    allow_playback_repeats: bool | None,
+    vcr_config: dict[str, object] | None,
 ) -> None:
-    """Serve CONTRACTS (OpenAPI files) as a mock API.
+    """Serve CONTRACTS (OpenAPI files) and recorded CASSETTES as a mock API.
+
+    Recorded interactions (vcrpy cassettes) answer first; the contract answers the rest. With
+    cassettes and no contract, the mock replays only.
 
     \b
     Example:
       harness mock contracts/todo.yaml
-      curl http://127.0.0.1:8080/tasks/
+      harness mock contracts/github.yaml --cassettes cassettes/github/
+      harness mock --cassettes cassettes/anthropic/ --match-on method,path,body
     """
+    if not contracts and not cassettes:
+        raise click.UsageError("nothing to serve: pass CONTRACTS (OpenAPI files), --cassettes PATH, or both")
+    replay_options = {
+        "--cassettes-only": cassettes_only,
+        "--match-on": match_on is not None,
+        "--allow-playback-repeats": allow_playback_repeats is not None,
+        "--vcr-config": vcr_config is not None,
+    }
+    if not cassettes and any(replay_options.values()):
+        given = ", ".join(name for name, used in replay_options.items() if used)
+        raise click.UsageError(f"{given} applies to replay: add --cassettes PATH")
     from werkzeug.serving import make_server
 
     from mock_server import create_app
     from mock_server.app import engine_of
+    from mock_server.replay import replayer_of
 
     with usage_errors():
         app = create_app(
@@ -54,6 +108,11 @@ def mock(
             validate=not no_validate,
             dynamic=dynamic,
             seed=seed,
+            cassettes=list(cassettes),
+            cassettes_only=cassettes_only,
+            match_on=match_on,
+            allow_playback_repeats=allow_playback_repeats,
+            vcr_config=vcr_config,
         )
         engine = engine_of(app)
         for contract in engine.contracts.contracts:
@@ -71,6 +130,12 @@ def mock(
         click.echo(
             f"Serving {contract.source}: {len(contract.operations)} operations at {url}{prefix or '/'}"
         )
+    replayer = replayer_of(engine)
+    if replayer is not None:
+        summary, *skipped = describe(replayer)
+        click.echo(summary)
+        for line in skipped:
+            click.echo(line, err=True)
     click.echo(f"Mock listening on {url} (admin API at {url}/__harness/). Press Ctrl+C to stop.")
     try:
         server.serve_forever()
