@@ -97,6 +97,7 @@ def mock(
         raise click.UsageError(f"{given} applies to replay: add --cassettes PATH")
     from werkzeug.serving import make_server
 
+    from harness.live import AppHeadersHandler
     from mock_server import create_app
     from mock_server.app import engine_of
     from mock_server.replay import replayer_of
@@ -118,7 +119,7 @@ def mock(
         for contract in engine.contracts.contracts:
             _ = contract.schema  # convert now: a contract schemathesis rejects fails before we listen
     try:
-        server = make_server(host, port, app, threaded=True)
+        server = make_server(host, port, app, threaded=True, request_handler=AppHeadersHandler)
     except OSError as exc:
         raise click.UsageError(
             f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port"
