@@ -64,7 +64,9 @@ def vcr_config_option(
                 f"{value} must take no arguments to be used here ({exc})", ctx=ctx, param=param
             ) from None
     if not isinstance(found, Mapping):
-        raise click.BadParameter(f"{value} is a {type(found).__name__}, not a dict", ctx=ctx, param=param)
+        raise click.BadParameter(
+            f"{value} is of type {type(found).__name__}, not a dict", ctx=ctx, param=param
+        )
     return found
 
 
