@@ -8,6 +8,8 @@ It sits after the credential check and before request validation:
   what the real API answered to that request (often the very 400/422 error a test is about),
   which beats the mock's generic problem. The request is still validated, so the journal and
   `violations()` show what broke the contract.
+- A request whose `Prefer` header asks for a contract response (`code=`, `example=`, `dynamic=`)
+  skips the recordings: the test asked for that answer explicitly.
 - A request no recording matches goes on to validation and the contract, or, with
   `cassettes_only` (or no contract at all), gets a 404 naming the closest recordings and the
   matchers that differed for each.
@@ -36,6 +38,11 @@ class CassetteReplay:
         self.validate = validate
 
     def __call__(self, exchange: Exchange, call_next: Next) -> MockResponse:
+        if not self.only and exchange.operation is not None and _prefers_the_contract(exchange):
+            exchange.notes["cassette"] = (
+                "skipped: the Prefer header asks the contract (code, example or dynamic)"
+            )
+            return call_next(exchange)
         outcome = self.replayer.play(exchange.request)
         if isinstance(outcome, Replay):
             exchange.notes["cassette"] = outcome.as_note()
@@ -66,6 +73,18 @@ class CassetteReplay:
             match_on=list(self.replayer.match_on),
             **extra,
         )
+
+
+def _prefers_the_contract(exchange: Exchange) -> bool:
+    """Whether the request asks for a contract response (Prism's `Prefer: code=, example=, dynamic=`);
+    other preferences (`Prefer: return=minimal`) are the API's own and do not count."""
+    from harness.responses import Preference, ResponseChoiceError
+
+    try:
+        preference = Preference.parse(exchange.request.headers.get("Prefer"))
+    except ResponseChoiceError:
+        return True  # the contract responder explains what is wrong with it
+    return preference.code is not None or preference.example is not None or preference.dynamic is not None
 
 
 def _discarded(exchange: Exchange) -> MockResponse:

@@ -320,3 +320,14 @@ def test_recorded_date_and_server_headers_arrive_once_and_as_recorded(tmp_path):
     assert replayed.get_list("date") == ["Wed, 14 Oct 2020 23:00:59 GMT"]
     assert replayed.get_list("server") == ["GitHub.com"]
     assert len(generated.get_list("date")) == 1 and generated.get_list("server")[0].startswith("Werkzeug/")
+
+
+def test_a_prefer_header_asking_the_contract_skips_the_recordings(mock, client):
+    status, _, _, body = client("GET", "/users/octocat", headers={"Prefer": "code=404"})
+    assert status == 404 and json.loads(body)["message"] == "Not Found"
+    assert (
+        client("GET", "/users/octocat", headers={"Prefer": "return=minimal"})[3] == OCTOCAT
+    )  # the API's own
+    first, second = mock.journal()
+    assert first["notes"]["cassette"].startswith("skipped: the Prefer header asks the contract")
+    assert second["response"]["source"] == "cassette:github/users.yaml#0"
