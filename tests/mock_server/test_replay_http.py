@@ -329,5 +329,7 @@ def test_a_prefer_header_asking_the_contract_skips_the_recordings(mock, client):
         client("GET", "/users/octocat", headers={"Prefer": "return=minimal"})[3] == OCTOCAT
     )  # the API's own
     first, second = mock.journal()
-    assert first["notes"]["cassette"].startswith("skipped: the Prefer header asks the contract")
+    assert (
+        first["notes"]["cassette_skipped"] == "the Prefer header asks the contract (code, example or dynamic)"
+    )
     assert second["response"]["source"] == "cassette:github/users.yaml#0"
