@@ -8,8 +8,9 @@ It sits after the credential check and before request validation:
   what the real API answered to that request (often the very 400/422 error a test is about),
   which beats the mock's generic problem. The request is still validated, so the journal and
   `violations()` show what broke the contract.
-- A request whose `Prefer` header asks for a contract response (`code=`, `example=`, `dynamic=`)
-  skips the recordings: the test asked for that answer explicitly.
+- A request whose `Prefer` header asks for a contract response (`code=`, `example=`, `dynamic=`),
+  or whose operation has a response queued with `RunningMock.serve`, skips the recordings: the
+  test asked for that answer explicitly.
 - A request no recording matches goes on to validation and the contract, or, with
   `cassettes_only` (or no contract at all), gets a 404 naming the closest recordings and the
   matchers that differed for each.
@@ -32,17 +33,18 @@ MISS_TITLE = "No recorded interaction matches"
 class CassetteReplay:
     """Middleware answering from a `Replayer`; `only` answers misses with 404 instead of the contract."""
 
-    def __init__(self, replayer: Replayer, *, only: bool, validate: bool):
+    def __init__(self, replayer: Replayer, *, only: bool, validate: bool, engine: MockEngine | None = None):
         self.replayer = replayer
         self.only = only
         self.validate = validate
+        self.engine = engine
 
     def __call__(self, exchange: Exchange, call_next: Next) -> MockResponse:
-        if not self.only and exchange.operation is not None and _prefers_the_contract(exchange):
-            exchange.notes["cassette"] = (
-                "skipped: the Prefer header asks the contract (code, example or dynamic)"
-            )
-            return call_next(exchange)
+        if not self.only and exchange.operation is not None:
+            skip = self._asked_for_the_contract(exchange)
+            if skip:
+                exchange.notes["cassette_skipped"] = skip
+                return call_next(exchange)
         outcome = self.replayer.play(exchange.request)
         if isinstance(outcome, Replay):
             exchange.notes["cassette"] = outcome.as_note()
@@ -53,6 +55,18 @@ class CassetteReplay:
             return call_next(exchange)
         self._journal_violations(exchange)
         return self._not_found(outcome, exchange)
+
+    def _asked_for_the_contract(self, exchange: Exchange) -> str | None:
+        """Why the test asked for a contract answer explicitly, if it did."""
+        if _prefers_the_contract(exchange):
+            return "the Prefer header asks the contract (code, example or dynamic)"
+        served = getattr(self.engine, "served", None)
+        operation = exchange.operation
+        if served is not None and operation is not None:
+            names = (operation.name, operation.label)
+            if any(entry["operation"] in names for entry in served.pending()):
+                return "a response queued with serve() answers this operation"
+        return None
 
     def _journal_violations(self, exchange: Exchange) -> None:
         """Validate for the journal only: a recording (or the replay 404) still answers."""
@@ -103,7 +117,7 @@ def cassette_replay(engine: MockEngine) -> CassetteReplay:
     engine.on_reset(replayer.rewind)
     # With no contract there is nothing else to answer from.
     only = settings.cassettes_only or not engine.contracts.contracts
-    return CassetteReplay(replayer, only=only, validate=settings.validate)
+    return CassetteReplay(replayer, only=only, validate=settings.validate, engine=engine)
 
 
 def replay_status(engine: MockEngine) -> dict[str, Any]:

@@ -333,3 +333,17 @@ def test_a_prefer_header_asking_the_contract_skips_the_recordings(mock, client):
         first["notes"]["cassette_skipped"] == "the Prefer header asks the contract (code, example or dynamic)"
     )
     assert second["response"]["source"] == "cassette:github/users.yaml#0"
+
+
+def test_a_response_queued_with_serve_beats_the_recordings(mock, client):
+    from harness.http import Headers, MockResponse
+
+    mock.serve(
+        MockResponse(503, Headers({"Retry-After": "1"}), b"", "queued"), operation="users/get-by-username"
+    )
+    assert client("GET", "/users/octocat")[0] == 503
+    assert client("GET", "/users/octocat")[3] == OCTOCAT  # the queue is used up: recordings again
+    assert (
+        mock.journal()[0]["notes"]["cassette_skipped"]
+        == "a response queued with serve() answers this operation"
+    )
