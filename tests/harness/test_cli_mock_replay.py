@@ -156,10 +156,32 @@ def test_cassettes_alone_serve_pure_replay_with_the_options_given(cassettes, tmp
         assert "allow_playback_repeats is off" in answers[2].json()["detail"]
 
 
-def test_contract_and_cassettes_only_from_the_command_line(cassettes):
-    with cli_mock(str(GITHUB), "--cassettes", str(cassettes), "--cassettes-only") as (url, banner):
-        assert "contracts/github.yaml: 6 operations" in banner
-        assert requests.get(f"{url}/users/octocat", timeout=5).json() == {"login": "octocat"}
-        missing = requests.get(f"{url}/users/hubot", timeout=5)
-        assert missing.status_code == 404
-        assert missing.json()["closest"][0]["interaction"] == "cassette:github/zen.yaml#2"
+class NotServing:
+    """Stands in for werkzeug's server: keeps the app, and stops at once as Ctrl+C would."""
+
+    server_port = 8080
+
+    def __init__(self, app):
+        self.app = app
+
+    def serve_forever(self):
+        raise KeyboardInterrupt
+
+    def server_close(self):
+        pass
+
+
+def test_contract_and_cassettes_only_from_the_command_line(cassettes, monkeypatch):
+    started = []
+    monkeypatch.setattr(
+        "werkzeug.serving.make_server",
+        lambda host, port, app, **_: started.append(NotServing(app)) or started[-1],
+    )
+    result = run(str(GITHUB), "--cassettes", str(cassettes), "--cassettes-only")
+    assert result.exit_code == 0, result.output
+    assert "contracts/github.yaml: 6 operations" in result.output
+    client = started[0].app.test_client()
+    assert client.get("/users/octocat").data == b'{"login": "octocat"}'
+    missing = client.get("/users/hubot")  # the contract knows it; with --cassettes-only it does not answer
+    assert missing.status_code == 404
+    assert missing.get_json()["closest"][0]["interaction"] == "cassette:github/zen.yaml#2"
