@@ -16,9 +16,6 @@ from harness.errors import ConfigurationError
 # vcrpy's default is ("method", "scheme", "host", "port", "path", "query"); the mock runs on another
 # origin than the one recorded, so scheme, host and port are left out.
 DEFAULT_MATCH_ON: tuple[str, ...] = ("method", "path", "query")
-# Built-in matchers that make an index key: requests they accept agree on these.
-_METHOD_MATCHERS = {"method"}
-_PATH_MATCHERS = {"path", "uri", "url"}
 
 Matcher = Callable[[Any, Any], Any]  # vcrpy's signature: (incoming, recorded) -> bool | None, may raise
 
@@ -76,9 +73,15 @@ def matcher_names(match_on: Sequence[str | Matcher], known: Sequence[str]) -> tu
     return names
 
 
-def index_fields(names: Sequence[str]) -> tuple[bool, bool]:
-    """Whether requests that match agree on the method, and on the path (so both can key an index)."""
-    return bool(_METHOD_MATCHERS & set(names)), bool(_PATH_MATCHERS & set(names))
+def index_fields(matchers: Sequence[Matcher]) -> tuple[bool, bool]:
+    """Whether requests these matchers accept agree on the method, and on the path, so both can key
+    an index. Only vcrpy's own functions count: a custom matcher may be named "path" and be lenient."""
+    from vcr import matchers as vcr_matchers
+
+    return (
+        any(matcher is vcr_matchers.method for matcher in matchers),
+        any(matcher in (vcr_matchers.path, vcr_matchers.uri) for matcher in matchers),
+    )
 
 
 def _vcr_config_keys() -> set[str]:

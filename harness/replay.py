@@ -242,7 +242,7 @@ class Replayer:
         for cassette in self.cassettes:
             for index, (request, response) in enumerate(cassette.cassette.data):
                 self.recordings.append(Recording(cassette, index, len(self.recordings), request, response))
-        self._by_method, self._by_path = index_fields(self.match_on)
+        self._by_method, self._by_path = index_fields(self.matchers)
         self._buckets: dict[tuple[str, str], list[Recording]] = {}
         self._by_path_only: dict[str, list[Recording]] = {}
         for recording in self.recordings:

@@ -54,9 +54,20 @@ def test_custom_matcher_functions_are_registered_under_their_name():
     [
         (("method", "path"), (True, True)),
         (("method", "uri"), (True, True)),
+        (("method", "url"), (True, True)),
         (("path", "query"), (False, True)),
         (("method", "body"), (True, False)),
     ],
 )
-def test_index_fields_follow_the_matchers(names, expected):
-    assert index_fields(names) == expected
+def test_index_fields_follow_vcrpys_matchers(names, expected):
+    import vcr
+
+    matchers = [vcr.VCR().matchers[name] for name in names]
+    assert index_fields(matchers) == expected
+
+
+def test_a_custom_matcher_named_path_does_not_key_the_index():
+    def path(r1, r2):  # lenient: any path
+        return True
+
+    assert index_fields([path]) == (False, False)
