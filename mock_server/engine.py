@@ -1,6 +1,6 @@
 """The mock's request pipeline, free of Flask so it can be tested and reused in process.
 
-    request -> route -> middlewares (security, validation, and later replay, faults)
+    request -> route -> middlewares (security, cassette replay, validation, and later faults)
             -> contract responder -> journal
 
 A middleware is one callable, `(exchange, call_next) -> MockResponse`: it may answer itself,
