@@ -91,6 +91,10 @@ def carries(body: bytes, coding: str) -> bool:
     it cannot be decoded here."""
     if coding.lower() == "zstd" and body.startswith(_ZSTD_MAGIC):
         return True
+    if coding.lower() == "br" and len(body) < 2:
+        # Brotli has no magic number, and "3", "5", ";"... are each a whole (empty) brotli stream:
+        # a one-byte body stored decoded must not pass for an encoded one.
+        return False
     try:
         decode(body, coding)
     except UndecodableBody:

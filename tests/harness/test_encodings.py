@@ -50,6 +50,12 @@ def test_an_empty_body_carries_no_coding():
     assert applied_codings(["gzip"], b"") == []
 
 
+@pytest.mark.parametrize("body", [b"3", b"7", b";"])
+def test_a_one_byte_body_is_not_taken_for_brotli(body):
+    assert brotli.decompress(body) == b""  # a whole, empty brotli stream...
+    assert applied_codings(["br"], body) == []  # ...but a decoded "3" under a stale header is likelier
+
+
 def test_decoding_the_wrong_coding_says_so():
     with pytest.raises(UndecodableBody, match="not gzip-encoded"):
         decode(TEXT, "gzip")
