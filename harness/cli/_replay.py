@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +68,31 @@ def vcr_config_option(
             f"{value} is of type {type(found).__name__}, not a dict", ctx=ctx, param=param
         )
     return found
+
+
+def check_replay_options(
+    contracts: Sequence[Path],
+    cassettes: Sequence[Path],
+    cassettes_only: bool,
+    match_on: Sequence[str] | None,
+    allow_playback_repeats: bool | None,
+    vcr_config: Mapping[str, Any] | None,
+) -> None:
+    """Something to serve, and no replay option without --cassettes."""
+    if not contracts and not cassettes:
+        raise click.UsageError("nothing to serve: pass CONTRACTS (OpenAPI files), --cassettes PATH, or both")
+    given = [
+        name
+        for name, used in (
+            ("--cassettes-only", cassettes_only),
+            ("--match-on", match_on is not None),
+            ("--allow-playback-repeats", allow_playback_repeats is not None),
+            ("--vcr-config", vcr_config is not None),
+        )
+        if used
+    ]
+    if given and not cassettes:
+        raise click.UsageError(f"{', '.join(given)} applies to replay: add --cassettes PATH")
 
 
 def describe(replayer: Replayer) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from harness.cli._common import parse_mounts, usage_errors
-from harness.cli._replay import describe, match_on_option, vcr_config_option
+from harness.cli._replay import check_replay_options, describe, match_on_option, vcr_config_option
 
 
 @click.command()
@@ -81,20 +81,11 @@ def mock(
     \b
     Example:
       harness mock contracts/todo.yaml
+      curl http://127.0.0.1:8080/tasks/
       harness mock contracts/github.yaml --cassettes cassettes/github/
       harness mock --cassettes cassettes/anthropic/ --match-on method,path,body
     """
-    if not contracts and not cassettes:
-        raise click.UsageError("nothing to serve: pass CONTRACTS (OpenAPI files), --cassettes PATH, or both")
-    replay_options = {
-        "--cassettes-only": cassettes_only,
-        "--match-on": match_on is not None,
-        "--allow-playback-repeats": allow_playback_repeats is not None,
-        "--vcr-config": vcr_config is not None,
-    }
-    if not cassettes and any(replay_options.values()):
-        given = ", ".join(name for name, used in replay_options.items() if used)
-        raise click.UsageError(f"{given} applies to replay: add --cassettes PATH")
+    check_replay_options(contracts, cassettes, cassettes_only, match_on, allow_playback_repeats, vcr_config)
     from werkzeug.serving import make_server
 
     from harness.live import AppHeadersHandler
