@@ -35,7 +35,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request
 
 from harness.cassettes import CassetteError, cassette_dict, load_cassette, save_cassette, serializer_for
@@ -527,14 +526,6 @@ def _problem(
     return status, _phrase(status), headers, body
 
 
-class TransparentHandler(WSGIRequestHandler):
-    """Sends the upstream's `Server` and `Date` headers instead of adding werkzeug's own."""
-
-    def send_response(self, code: int, message: str | None = None) -> None:
-        self.log_request(code)
-        self.send_response_only(code, message)
-
-
 @dataclass
 class RunningRecorder:
     """A recorder listening on 127.0.0.1: point clients at `url`."""
@@ -574,9 +565,7 @@ def serve_recorder(
             requests.get(f"{proxy.url}/user", headers={"Authorization": f"Bearer {token}"})
     """
     recorder = Recorder(upstream, cassette, **options)
-    return RunningRecorder(
-        recorder, LiveServer(recorder, host, port, request_handler=TransparentHandler).start()
-    )
+    return RunningRecorder(recorder, LiveServer(recorder, host, port).start())
 
 
 def print_event(event: RecordEvent) -> None:

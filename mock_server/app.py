@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from harness.http import Headers, HttpRequest, MockResponse
 from mock_server.engine import MockEngine
 from mock_server.problems import problem
+from mock_server.replay import replay_status
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 ADMIN_PREFIX = "/__harness"
@@ -43,6 +44,7 @@ def health() -> Any:
             }
             for contract in engine.contracts.contracts
         ],
+        **replay_status(engine),
     )
 
 

@@ -1,6 +1,6 @@
 """The mock's request pipeline, free of Flask so it can be tested and reused in process.
 
-    request -> route -> middlewares (security, validation, and later replay, faults)
+    request -> route -> middlewares (security, cassette replay, validation, and later faults)
             -> contract responder -> journal
 
 A middleware is one callable, `(exchange, call_next) -> MockResponse`: it may answer itself,
@@ -12,8 +12,9 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from harness.compiled import compiled
@@ -38,6 +39,13 @@ class MockSettings:
     dynamic: bool = False
     seed: int | None = None
     journal_size: int = 10_000
+    # Replay (mock_server/replay.py): cassette files or directories answered from first.
+    cassettes: Sequence[str | Path] = ()
+    cassettes_only: bool = False
+    # None: vcr_config's, else method, path, query. Names, or vcrpy matcher functions.
+    match_on: Sequence[str | Callable[[Any, Any], Any]] | None = None
+    allow_playback_repeats: bool | None = None  # None: vcr_config's, else True
+    vcr_config: Mapping[str, Any] | None = None  # as pytest-recording's vcr_config fixture returns
 
 
 @dataclass
@@ -119,6 +127,10 @@ def default_pipeline(engine: MockEngine) -> list[Middleware]:
     from mock_server.served import ServedResponses
 
     pipeline: list[Middleware] = [check_credentials]
+    if engine.settings.cassettes:
+        from mock_server.replay import cassette_replay
+
+        pipeline.append(cassette_replay(engine))
     if engine.settings.validate:
         pipeline.append(validate_request)
     engine.served = ServedResponses()

@@ -83,7 +83,8 @@ def record(
     """
     from werkzeug.serving import make_server
 
-    from harness.recorder import Recorder, TransparentHandler, print_event
+    from harness.live import AppHeadersHandler
+    from harness.recorder import Recorder, print_event
     from harness.redaction import Redactor
 
     with usage_errors():
@@ -101,7 +102,7 @@ def record(
             on_event=print_event,
         )
     try:
-        server = make_server(host, port, recorder, threaded=True, request_handler=TransparentHandler)
+        server = make_server(host, port, recorder, threaded=True, request_handler=AppHeadersHandler)
     except OSError as exc:
         raise click.UsageError(
             f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port"
