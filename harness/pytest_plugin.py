@@ -12,6 +12,10 @@ Kept import-light (pytest imports it in every run): the mock is built inside the
 
 Precedence: `--harness-contract` on the command line > the `harness_contracts` fixture > the
 `harness_contracts` ini option.
+
+Simulated failures: `@pytest.mark.harness_fault("unavailable", operation="repos/get", times=2)` adds
+a fault rule for one test (repeatable); `harness_mock.fault(...)` does it for a `with` block, and
+`harness_mock.clock` moves the mock's time (inject `harness_mock.clock.sleep` into clients).
 """
 
 from __future__ import annotations
@@ -36,6 +40,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="OpenAPI contract the harness_mock fixture serves (repeatable).",
     )
     parser.addini("harness_contracts", "OpenAPI contracts the harness_mock fixture serves.", type="linelist")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "harness_fault(fault, **rule): a fault rule the harness_mock fixture applies for this test, e.g. "
+        "harness_fault('unavailable', operation='repos/get', times=2)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +81,16 @@ def harness_mock_server(request: pytest.FixtureRequest) -> Iterator[RunningMock]
 
 
 @pytest.fixture
-def harness_mock(harness_mock_server: RunningMock) -> RunningMock:
-    """The session's mock server, reset (journal and state) before this test."""
+def harness_mock(harness_mock_server: RunningMock, request: pytest.FixtureRequest) -> RunningMock:
+    """The session's mock server, reset (journal and state) before this test, with the fault rules of
+    the test's `harness_fault` markers."""
+    from harness.errors import HarnessError
+
     harness_mock_server.reset()
+    # Closest markers first: rules are tried in the order they were added.
+    for marker in request.node.iter_markers("harness_fault"):
+        try:
+            harness_mock_server.add_fault(*marker.args, **marker.kwargs)
+        except (HarnessError, TypeError) as exc:
+            pytest.fail(f"@pytest.mark.harness_fault{marker.args!r}: {exc}", pytrace=False)
     return harness_mock_server

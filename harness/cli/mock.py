@@ -26,6 +26,35 @@ from harness.cli._common import parse_mounts, usage_errors
 @click.option("--dynamic", is_flag=True, help="Generate random (valid) bodies instead of examples.")
 @click.option("--seed", type=int, default=None, help="Make --dynamic bodies reproducible.")
 @click.option("--no-validate", is_flag=True, help="Do not validate requests against the contract.")
+@click.option(
+    "--faults",
+    "faults",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Scenario file (YAML): fault rules, token scopes and rate limits to start with.",
+)
+@click.option(
+    "--fault",
+    "fault",
+    multiple=True,
+    metavar="NAME[:PROBABILITY]",
+    help="Inject a fault into every request, or a share of them (e.g. unavailable:0.1); repeatable. "
+    "--seed makes the draws reproducible.",
+)
+@click.option(
+    "--rate-limits",
+    "rate_limits",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Rate limits per contract and operation (YAML); wins over the contracts' x-harness-rate-limit.",
+)
+@click.option(
+    "--state",
+    default="memory",
+    show_default=True,
+    metavar="memory|redis://HOST:PORT/DB",
+    help="Where counters, fault rules, the clock and the journal live; Redis shares them between workers.",
+)
 def mock(
     contracts: tuple[Path, ...],
     host: str,
@@ -34,6 +63,10 @@ def mock(
     dynamic: bool,
     seed: int | None,
     no_validate: bool,
+    faults: Path | None,
+    fault: tuple[str, ...],
+    rate_limits: Path | None,
+    state: str,
 ) -> None:
     """Serve CONTRACTS (OpenAPI files) as a mock API.
 
@@ -54,6 +87,10 @@ def mock(
             validate=not no_validate,
             dynamic=dynamic,
             seed=seed,
+            faults=faults,
+            fault=fault,
+            rate_limits=rate_limits,
+            state=state,
         )
         engine = engine_of(app)
         for contract in engine.contracts.contracts:
@@ -61,6 +98,7 @@ def mock(
     try:
         server = make_server(host, port, app, threaded=True)
     except OSError as exc:
+        engine.close()
         raise click.UsageError(
             f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port"
         ) from None
@@ -71,6 +109,13 @@ def mock(
         click.echo(
             f"Serving {contract.source}: {len(contract.operations)} operations at {url}{prefix or '/'}"
         )
+    policies = engine.faults.rate_limits.listing(engine.contracts)
+    rules = engine.faults.book.rules()
+    if rules or policies or state != "memory":
+        click.echo(
+            f"Simulated failures: {len(rules)} fault rule(s), rate limits on {len(policies)} operation(s), "
+            f"state in {state}"
+        )
     click.echo(f"Mock listening on {url} (admin API at {url}/__harness/). Press Ctrl+C to stop.")
     try:
         server.serve_forever()
@@ -78,3 +123,4 @@ def mock(
         click.echo("Stopped.")
     finally:
         server.server_close()
+        engine.close()
