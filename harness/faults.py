@@ -99,9 +99,11 @@ class Delay:
             return cls._fixed(float(value), value)
         text = str(value).strip()
         try:
-            return cls._fixed(float(text), value)
+            seconds = float(text)
         except ValueError:
             pass
+        else:
+            return cls._fixed(seconds, value)
         match = re.fullmatch(r"(\w+)\(([^()]*)\)", text)
         hint = "a number of seconds, uniform(low, high), exponential(mean) or normal(mean, stddev)"
         if not match:

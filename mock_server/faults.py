@@ -203,6 +203,8 @@ def _journal(
     entry: dict[str, Any] = {**spec.as_dict(), "source": origin, "status": response.status}
     if rule is not None:
         entry["rule"] = rule.id
+    if spec.fault is Fault.SLOW and response.delivery is not None:
+        entry["delay_seconds"] = round(response.delivery.delay, 3)
     if spec.fault is Fault.WRONG_SCHEMA and "wrong_schema" in exchange.notes:
         entry["change"] = exchange.notes.pop("wrong_schema")
     entry["off_contract"] = exchange.operation is None or not declares(exchange.operation, response.status)
@@ -342,7 +344,8 @@ def rate_limited(
         state = control.limiter.exhausted(
             policy or RateLimitPolicy(), contract, identity, authenticated=authenticated
         )
-    default_status = (policy or RateLimitPolicy()).exceeded_status if style == "primary" else 429
+    # GitHub's primary limit is a 403 where the contract speaks GitHub's headers; elsewhere 429.
+    default_status = policy.exceeded_status if policy is not None and style == "primary" else 429
     status = spec.get("status", default_status)
     prefer = (
         ("secondary",) if style == "secondary" else ("rate-limit", "rate_limit", "ratelimit", "rate limit")
