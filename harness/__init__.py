@@ -11,8 +11,10 @@ from harness.errors import (
     ContractError,
     ContractErrorKind,
     ContractNotFound,
+    FaultError,
     HarnessError,
 )
+from harness.faults import Fault
 from harness.http import Headers, HttpRequest, MockResponse
 from harness.mock import RunningMock, serve_mock
 from harness.validation import Violation
@@ -24,6 +26,8 @@ __all__ = [
     "ContractErrorKind",
     "ContractNotFound",
     "ContractSet",
+    "Fault",
+    "FaultError",
     "HarnessError",
     "Headers",
     "HttpRequest",

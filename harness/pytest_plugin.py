@@ -89,8 +89,12 @@ def harness_mock(harness_mock_server: RunningMock, request: pytest.FixtureReques
     harness_mock_server.reset()
     # Closest markers first: rules are tried in the order they were added.
     for marker in request.node.iter_markers("harness_fault"):
+        problem = None
         try:
             harness_mock_server.add_fault(*marker.args, **marker.kwargs)
         except (HarnessError, TypeError) as exc:
-            pytest.fail(f"@pytest.mark.harness_fault{marker.args!r}: {exc}", pytrace=False)
+            problem = str(exc)
+        if problem is not None:
+            given = ", ".join([*map(repr, marker.args), *(f"{k}={v!r}" for k, v in marker.kwargs.items())])
+            pytest.fail(f"@pytest.mark.harness_fault({given}): {problem}", pytrace=False)
     return harness_mock_server

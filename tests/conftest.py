@@ -62,8 +62,10 @@ def redis_server(tmp_path_factory):
         port = probe.getsockname()[1]
     directory = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(
-        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        + ["--dir", str(directory), "--daemonize", "no", "--loglevel", "warning"],
+        [
+            *(executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
+            *("--dir", str(directory), "--daemonize", "no", "--loglevel", "warning"),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

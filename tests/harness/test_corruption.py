@@ -19,7 +19,9 @@ def _lenient_parse(body: bytes):
 
 
 @pytest.mark.parametrize("variant", MALFORMED_VARIANTS)
-@pytest.mark.parametrize("body", [BODY, b"[1, 2, 3]", b"1234", b""], ids=["object", "array", "number", "empty"])
+@pytest.mark.parametrize(
+    "body", [BODY, b"[1, 2, 3]", b"1234", b""], ids=["object", "array", "number", "empty"]
+)
 def test_malformed_bodies_parse_with_neither_strict_nor_lenient_parsers(variant, body):
     broken = malformed_json(body, variant)
     with pytest.raises(ValueError):
@@ -66,7 +68,9 @@ def test_wrong_schema_bodies_are_json_that_the_schema_rejects(variant, wrap):
 
 def test_wrong_schema_finds_a_nested_required_field_when_the_top_has_none():
     schema = {"type": "object", "properties": {"plan": SCHEMA["properties"]["plan"]}}
-    broken, change = break_schema({"plan": {"name": "pro"}}, "missing_required", jsonschema_rs.validator_for(schema).is_valid)
+    broken, change = break_schema(
+        {"plan": {"name": "pro"}}, "missing_required", jsonschema_rs.validator_for(schema).is_valid
+    )
     assert broken == {"plan": {}} and change == "removed the field /plan/name"
 
 

@@ -44,8 +44,18 @@ def test_the_catalogue_names_every_fault_of_the_issue():
         "reset",
         "truncated",
     )
-    assert [fault.status for fault in (Fault.UNAVAILABLE, Fault.SERVER_ERROR, Fault.BAD_GATEWAY)] == [503, 500, 502]
-    assert {fault.value for fault in Fault if fault.transport} == {"slow", "dribble", "drop", "reset", "truncated"}
+    assert [fault.status for fault in (Fault.UNAVAILABLE, Fault.SERVER_ERROR, Fault.BAD_GATEWAY)] == [
+        503,
+        500,
+        502,
+    ]
+    assert {fault.value for fault in Fault if fault.transport} == {
+        "slow",
+        "dribble",
+        "drop",
+        "reset",
+        "truncated",
+    }
 
 
 def test_unknown_fault_lists_the_valid_ones():
@@ -68,8 +78,14 @@ def test_header_gives_faults_with_options_and_chains_connection_faults():
     [
         ("slow; pace=3", "fault 'slow' takes no option 'pace'; its options: delay"),
         ("rate_limited; status=500", "status='500' is not valid; choose one of: 403, 429"),
-        ("malformed_json; variant=xml", "variant='xml' is not valid; choose one of: truncated, trailing_garbage"),
-        ("unavailable, server_error", "names 2 faults that each replace the response (unavailable, server_error)"),
+        (
+            "malformed_json; variant=xml",
+            "variant='xml' is not valid; choose one of: truncated, trailing_garbage",
+        ),
+        (
+            "unavailable, server_error",
+            "names 2 faults that each replace the response (unavailable, server_error)",
+        ),
         ("slow; delay", "fault option 'delay' in 'slow; delay' is not name=value"),
         ("slow; delay=gamma(1)", "unknown delay distribution 'gamma'; valid: uniform, exponential, normal"),
         ("slow; delay=-1", "delay '-1' must be a number of seconds >= 0"),
@@ -85,7 +101,12 @@ def test_bad_fault_headers_say_what_is_valid(header, message):
 
 @pytest.mark.parametrize(
     ("text", "low", "high"),
-    [("0.25", 0.25, 0.25), ("uniform(0.1, 0.2)", 0.1, 0.2), ("exponential(0.05)", 0, 5), ("normal(1, 0.1)", 0, 3)],
+    [
+        ("0.25", 0.25, 0.25),
+        ("uniform(0.1, 0.2)", 0.1, 0.2),
+        ("exponential(0.05)", 0, 5),
+        ("normal(1, 0.1)", 0, 3),
+    ],
 )
 def test_delays_are_fixed_or_drawn_from_a_distribution(text, low, high):
     delay = Delay.parse(text)
@@ -97,7 +118,8 @@ def test_delays_are_fixed_or_drawn_from_a_distribution(text, low, high):
 
 def test_rule_from_mapping_keeps_its_selectors_and_options(contracts):
     rule = FaultRule.from_dict(
-        {"fault": "unavailable", "operation": "repos/get", "times": 2, "after": 1, "retry_after": 5}, contracts
+        {"fault": "unavailable", "operation": "repos/get", "times": 2, "after": 1, "retry_after": 5},
+        contracts,
     )
     assert rule.as_dict() == {
         "id": None,
@@ -117,10 +139,14 @@ def test_rule_from_mapping_keeps_its_selectors_and_options(contracts):
         ({"fault": "unavailable", "probability": 1.5}, "probability 1.5 is outside 0..1"),
         ({"fault": "unavailable", "probability": -0.1}, "probability -0.1 is outside 0..1"),
         ({"fault": "unavailable", "times": 0}, "fault rule 'times' must be >= 1, got 0"),
-        ({"fault": "unavailable", "delay": 1}, "unknown key(s) 'delay'; valid keys for 'unavailable': operation"),
+        (
+            {"fault": "unavailable", "delay": 1},
+            "unknown key(s) 'delay'; valid keys for 'unavailable': operation",
+        ),
         (
             {"fault": "unavailable", "operation": "repos/gte"},
-            "fault rule for operation 'repos/gte' matches no operation of the served contracts; closest: repos/get",
+            "fault rule for operation 'repos/gte' matches no operation of the served contracts; "
+            "closest: repos/get",
         ),
         (
             {"fault": "unavailable", "method": "DELETE", "path": "/tasks/"},

@@ -22,7 +22,10 @@ def _contract(tmp_path, name="api", extension=None, operation_extension=None, he
     spec = {
         "openapi": "3.0.3",
         "info": {"title": name, "version": "1"},
-        "paths": {"/ping": {"get": operation}, "/pong": {"get": {"operationId": "pong", "responses": {"200": response}}}},
+        "paths": {
+            "/ping": {"get": operation},
+            "/pong": {"get": {"operationId": "pong", "responses": {"200": response}}},
+        },
     }
     if extension is not None:
         spec["x-harness-rate-limit"] = extension
@@ -60,7 +63,9 @@ def test_operation_extension_overrides_the_contract_and_can_turn_it_off(tmp_path
 def test_config_file_wins_over_the_contract_per_contract_and_per_operation(tmp_path):
     contract = _contract(tmp_path, extension={"limit": 10, "window": 60})
     config = tmp_path / "limits.yaml"
-    config.write_text("api:\n  limit: 100\n  operations:\n    ping: {limit: 5, resource: search, status: 429}\n")
+    config.write_text(
+        "api:\n  limit: 100\n  operations:\n    ping: {limit: 5, resource: search, status: 429}\n"
+    )
     settings, source = load_rate_limits(config)
     limits = RateLimits(ContractSet([contract]), settings, source)
     assert limits.policy(contract.find_operation("ping")) == RateLimitPolicy(
@@ -75,10 +80,16 @@ def test_config_file_wins_over_the_contract_per_contract_and_per_operation(tmp_p
         ({"nope": {"limit": 1}}, "limits.yaml: no served contract is named 'nope'; contracts: api"),
         ({"api": {"limit": 0}}, "limits.yaml: api: limit must be a positive number, got 0"),
         ({"api": {"limit": 1.5}}, "limits.yaml: api: limit must be a whole number, got 1.5"),
-        ({"api": {"burst": 3}}, "limits.yaml: api: unknown rate-limit setting(s) 'burst'; valid: limit, window"),
+        (
+            {"api": {"burst": 3}},
+            "limits.yaml: api: unknown rate-limit setting(s) 'burst'; valid: limit, window",
+        ),
         ({"api": {"status": 500}}, "limits.yaml: api: status must be 403 or 429, got 500"),
         ({"api": {"headers": "x"}}, "limits.yaml: api: headers must be one of github, ietf, both, got 'x'"),
-        ({"api": {"operations": {"pnig": {"limit": 1}}}}, "limits.yaml: api: no operation 'pnig'; operations: ping, pong"),
+        (
+            {"api": {"operations": {"pnig": {"limit": 1}}}},
+            "limits.yaml: api: no operation 'pnig'; operations: ping, pong",
+        ),
         ({"api": 5}, "limits.yaml: api: give a mapping such as {limit: 60, window: 3600}, or false"),
     ],
 )

@@ -43,5 +43,5 @@ def test_bad_scenario_files_name_the_file_and_the_problem(tmp_path, text, messag
 
 
 def test_missing_scenario_file_is_named(tmp_path):
-    with pytest.raises(ScenarioError, match="missing.yaml: no such scenario file"):
+    with pytest.raises(ScenarioError, match=r"missing\.yaml: no such scenario file"):
         Scenario.load(tmp_path / "missing.yaml")

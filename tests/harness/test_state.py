@@ -101,7 +101,10 @@ def test_clock_offset_is_shared_through_the_store(store):
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("postgres://x", "--state 'postgres://x' is not a state store; use 'memory' (the default) or redis://"),
+        (
+            "postgres://x",
+            "--state 'postgres://x' is not a state store; use 'memory' (the default) or redis://",
+        ),
         ("redis://127.0.0.1:1/0", "--state redis://127.0.0.1:1/0: cannot reach Redis"),
     ],
 )

@@ -90,8 +90,10 @@ def test_dribble_sends_the_whole_body_in_slow_chunks(mock):
     assert int(response.headers["Content-Length"]) == len(body) and body.startswith(b'{"login":"octocat"')
     assert arrivals[-1] - arrivals[0] >= 0.05 * (len(body) // 256 - 1)  # piece by piece, not at once
     with pytest.raises(requests.exceptions.ConnectionError):  # a read timeout between two chunks
-        requests.get(
-            f"{mock.url}/gh/users/octocat", headers={"X-Harness-Fault": "dribble; chunk=512; interval=0.3"}, timeout=0.15
+        _ = requests.get(
+            f"{mock.url}/gh/users/octocat",
+            headers={"X-Harness-Fault": "dribble; chunk=512; interval=0.3"},
+            timeout=0.15,
         ).content
     time.sleep(0.7)
 
@@ -100,7 +102,9 @@ def test_dribble_sends_the_whole_body_in_slow_chunks(mock):
 def test_drop_closes_the_connection_without_any_response(mock, client):
     started = time.monotonic()
     if client == "requests":
-        with pytest.raises(requests.exceptions.ConnectionError, match="Remote end closed connection without response"):
+        with pytest.raises(
+            requests.exceptions.ConnectionError, match="Remote end closed connection without response"
+        ):
             requests.get(f"{mock.url}/tasks/", headers={"X-Harness-Fault": "drop"}, timeout=5)
     else:
         with pytest.raises(httpx.RemoteProtocolError, match="Server disconnected without sending a response"):
@@ -130,13 +134,15 @@ def test_truncated_promises_more_bytes_than_it_sends_then_closes(mock):
     assert ending == "eof" and status == "HTTP/1.1 200 OK"
     assert len(body) == int(headers["Content-Length"]) // 2
     with pytest.raises(requests.exceptions.ChunkedEncodingError, match="IncompleteRead"):
-        requests.get(f"{mock.url}/gh/users/octocat", headers={"X-Harness-Fault": "truncated; at=10"}, timeout=5)
+        requests.get(
+            f"{mock.url}/gh/users/octocat", headers={"X-Harness-Fault": "truncated; at=10"}, timeout=5
+        )
     with pytest.raises(httpx.RemoteProtocolError, match="received 10 bytes"):
         httpx.get(f"{mock.url}/gh/users/octocat", headers={"X-Harness-Fault": "truncated; at=10"}, timeout=5)
 
 
 def test_connection_faults_compose_with_a_replacing_fault(mock):
-    received, ending = raw_exchange(mock, "/tasks/", "unavailable, truncated; at=5")
+    received, _ = raw_exchange(mock, "/tasks/", "unavailable, truncated; at=5")
     status, headers, body = split(received)
     assert status == "HTTP/1.1 503 Service Unavailable" and headers["Retry-After"] == "30" and len(body) == 5
 

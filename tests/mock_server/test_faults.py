@@ -55,7 +55,9 @@ def last_faults(mock):
 def test_status_faults_answer_their_status_and_are_journaled(mock, fault, status, off_contract):
     response = get(mock, "/gh/user", fault)
     assert response.status_code == status
-    assert last_faults(mock) == [{"fault": fault, "source": "header", "status": status, "off_contract": off_contract}]
+    assert last_faults(mock) == [
+        {"fault": fault, "source": "header", "status": status, "off_contract": off_contract}
+    ]
     if off_contract:  # GitHub's /user declares no 500/502/504: the mock's own problem+json
         assert response.headers["Content-Type"] == "application/problem+json"
         assert response.json()["detail"] == f"simulated {fault} fault on users/get-authenticated"
@@ -96,7 +98,9 @@ def test_query_parameter_chooses_a_fault_for_clients_that_cannot_set_headers(moc
 def test_unknown_fault_is_a_400_listing_the_valid_faults(mock):
     response = get(mock, "/tasks/", "unavaliable")
     assert response.status_code == 400
-    assert response.json()["detail"].startswith("unknown fault 'unavaliable'; valid faults: unauthorized, forbidden")
+    assert response.json()["detail"].startswith(
+        "unknown fault 'unavaliable'; valid faults: unauthorized, forbidden"
+    )
     assert "rate_limited" in response.json()["choices"]
 
 
@@ -110,7 +114,9 @@ def test_malformed_json_is_a_200_json_response_that_does_not_parse(mock, variant
     assert last_faults(mock)[0]["variant"] == variant
 
 
-@pytest.mark.parametrize(("variant", "change"), [("missing_required", "removed"), ("wrong_type", "/id is string, not integer")])
+@pytest.mark.parametrize(
+    ("variant", "change"), [("missing_required", "removed"), ("wrong_type", "/id is string, not integer")]
+)
 def test_wrong_schema_is_valid_json_that_the_response_schema_rejects(mock, variant, change):
     response = get(mock, "/gh/repos/octocat/hello", f"wrong_schema; variant={variant}")
     body = response.json()
@@ -196,8 +202,15 @@ def test_operations_in_another_resource_have_their_own_budget(mock):
         repo = get(limited, "/repos/octocat/hello")
         assert repo.status_code == 200 and repo.headers["X-RateLimit-Resource"] == "core"
         policies = requests.get(f"{limited.url}/__harness/rate-limits", timeout=5).json()["policies"]
-        assert {"contract": "github", "operation": "users/get-by-username", "limit": 1, "window": 3600.0,
-                "resource": "search", "status": 403, "headers": "github"} in policies
+        assert {
+            "contract": "github",
+            "operation": "users/get-by-username",
+            "limit": 1,
+            "window": 3600.0,
+            "resource": "search",
+            "status": 403,
+            "headers": "github",
+        } in policies
 
 
 # -- rules through the admin API ---------------------------------------------------------------------
@@ -205,7 +218,9 @@ def test_operations_in_another_resource_have_their_own_budget(mock):
 
 def test_admin_rules_fail_the_next_n_matching_requests_and_list_their_counts(mock):
     created = requests.post(
-        f"{mock.url}/__harness/faults", json={"fault": "unavailable", "operation": "repos/get", "times": 2}, timeout=5
+        f"{mock.url}/__harness/faults",
+        json={"fault": "unavailable", "operation": "repos/get", "times": 2},
+        timeout=5,
     )
     assert created.status_code == 201
     rule_id = created.json()["faults"][0]["id"]
@@ -214,7 +229,14 @@ def test_admin_rules_fail_the_next_n_matching_requests_and_list_their_counts(moc
     assert get(mock, "/gh/users/octocat").status_code == 200  # another operation
     listed = requests.get(f"{mock.url}/__harness/faults", timeout=5).json()
     assert listed["faults"] == [
-        {"id": rule_id, "fault": "unavailable", "operation": "repos/get", "times": 2, "seen": 3, "injected": 2}
+        {
+            "id": rule_id,
+            "fault": "unavailable",
+            "operation": "repos/get",
+            "times": 2,
+            "seen": 3,
+            "injected": 2,
+        }
     ]
     assert listed["catalogue"]["slow"] == ["delay"]
     assert [entry["notes"]["faults"][0]["rule"] for entry in mock.journal()[:2]] == [rule_id, rule_id]
@@ -247,7 +269,11 @@ def test_seeded_probability_is_reproducible_across_runs():
     [
         ({"fault": "flood"}, "unknown fault 'flood'; valid faults: unauthorized", "drop"),
         ({"fault": "unavailable", "probability": 1.2}, "probability 1.2 is outside 0..1", None),
-        ({"fault": "unavailable", "operation": "listTask"}, "matches no operation of the served contracts", "listTasks"),
+        (
+            {"fault": "unavailable", "operation": "listTask"},
+            "matches no operation of the served contracts",
+            "listTasks",
+        ),
         ({"fault": "slow", "pace": 1}, "unknown key(s) 'pace'; valid keys for 'slow'", "delay"),
     ],
 )
@@ -262,8 +288,13 @@ def test_invalid_rules_are_refused_with_a_422_listing_the_choices(mock, rule, de
 
 def test_delete_clears_rules_and_reset_clears_everything(mock):
     for _ in range(2):
-        requests.post(f"{mock.url}/__harness/faults", json={"fault": "drop", "operation": "listTasks"}, timeout=5)
-    assert requests.delete(f"{mock.url}/__harness/faults/1", timeout=5).json() == {"status": "removed", "id": 1}
+        requests.post(
+            f"{mock.url}/__harness/faults", json={"fault": "drop", "operation": "listTasks"}, timeout=5
+        )
+    assert requests.delete(f"{mock.url}/__harness/faults/1", timeout=5).json() == {
+        "status": "removed",
+        "id": 1,
+    }
     missing = requests.delete(f"{mock.url}/__harness/faults/1", timeout=5)
     assert missing.status_code == 404 and missing.json()["detail"] == "no fault rule 1; rules: 2"
     assert requests.delete(f"{mock.url}/__harness/faults", timeout=5).json() == {"status": "cleared"}
@@ -287,7 +318,9 @@ def test_clock_changes_must_name_advance_or_now(mock):
 
 def test_scenario_rules_come_back_after_reset(tmp_path):
     scenario = tmp_path / "scenario.yaml"
-    scenario.write_text(yaml.safe_dump({"faults": [{"fault": "unavailable", "operation": "listTasks", "times": 1}]}))
+    scenario.write_text(
+        yaml.safe_dump({"faults": [{"fault": "unavailable", "operation": "listTasks", "times": 1}]})
+    )
     with serve_mock(TODO, faults=scenario) as scripted:
         assert [requests.get(f"{scripted.url}/tasks/", timeout=5).status_code for _ in range(2)] == [503, 200]
         scripted.reset()
@@ -295,7 +328,10 @@ def test_scenario_rules_come_back_after_reset(tmp_path):
 
 
 def test_cli_style_shortcuts_inject_a_share_of_requests():
-    with serve_mock(TODO, fault=["server_error:1"]) as always, serve_mock(TODO, fault=["server_error:0"]) as never:
+    with (
+        serve_mock(TODO, fault=["server_error:1"]) as always,
+        serve_mock(TODO, fault=["server_error:0"]) as never,
+    ):
         assert requests.get(f"{always.url}/tasks/", timeout=5).status_code == 500
         assert requests.get(f"{never.url}/tasks/", timeout=5).status_code == 200
 
@@ -305,17 +341,29 @@ def test_cli_style_shortcuts_inject_a_share_of_requests():
 
 @pytest.fixture
 def oauth_contract(tmp_path):
-    flows = {"authorizationCode": {"authorizationUrl": "https://example.com/a", "tokenUrl": "https://example.com/t",
-                                   "scopes": {"notes:read": "read", "notes:write": "write"}}}
+    flows = {
+        "authorizationCode": {
+            "authorizationUrl": "https://example.com/a",
+            "tokenUrl": "https://example.com/t",
+            "scopes": {"notes:read": "read", "notes:write": "write"},
+        }
+    }
     ok = {"description": "ok", "content": {"application/json": {"example": {"id": 1}}}}
-    denied = {"description": "no", "content": {"application/json": {"example": {"error": "insufficient_scope"}}}}
+    denied = {
+        "description": "no",
+        "content": {"application/json": {"example": {"error": "insufficient_scope"}}},
+    }
     spec = {
         "openapi": "3.0.3",
         "info": {"title": "Notes", "version": "1"},
         "components": {"securitySchemes": {"oauth": {"type": "oauth2", "flows": flows}}},
         "paths": {
             "/notes": {
-                "get": {"operationId": "listNotes", "security": [{"oauth": ["notes:read"]}], "responses": {"200": ok}},
+                "get": {
+                    "operationId": "listNotes",
+                    "security": [{"oauth": ["notes:read"]}],
+                    "responses": {"200": ok},
+                },
                 "post": {
                     "operationId": "createNote",
                     "security": [{"oauth": ["notes:write"]}],
@@ -349,7 +397,9 @@ def test_token_without_the_required_scope_gets_403_not_401(oauth_contract, tmp_p
         assert requests.post(f"{notes.url}/notes", timeout=5).status_code == 401  # no token at all
         unknown = requests.post(f"{notes.url}/notes", headers={"Authorization": "Bearer other"}, timeout=5)
         assert unknown.status_code == 201  # a token the mock was told nothing about passes
-        granted = requests.post(f"{notes.url}/__harness/tokens", json={"token": "other", "scopes": []}, timeout=5)
+        granted = requests.post(
+            f"{notes.url}/__harness/tokens", json={"token": "other", "scopes": []}, timeout=5
+        )
         assert granted.status_code == 201
         listing = requests.get(f"{notes.url}/__harness/tokens", timeout=5).json()["tokens"]
         assert listing == {"reader": ["notes:read"], "other": []}
