@@ -5,6 +5,7 @@ The public API is what `__all__` lists; other modules are internal.
 
 from __future__ import annotations
 
+from harness.client_checks import ClientCheckFailure, check_client, responses_for
 from harness.contracts import Contract, ContractSet, Operation, load_contract
 from harness.errors import (
     ConfigurationError,
@@ -17,9 +18,11 @@ from harness.errors import (
 from harness.faults import Fault
 from harness.http import Headers, HttpRequest, MockResponse
 from harness.mock import RunningMock, serve_mock
+from harness.strategies import GeneratedResponse
 from harness.validation import Violation
 
 __all__ = [
+    "ClientCheckFailure",
     "ConfigurationError",
     "Contract",
     "ContractError",
@@ -28,6 +31,7 @@ __all__ = [
     "ContractSet",
     "Fault",
     "FaultError",
+    "GeneratedResponse",
     "HarnessError",
     "Headers",
     "HttpRequest",
@@ -35,6 +39,8 @@ __all__ = [
     "Operation",
     "RunningMock",
     "Violation",
+    "check_client",
     "load_contract",
+    "responses_for",
     "serve_mock",
 ]

@@ -42,14 +42,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("harness_contracts", "OpenAPI contracts the harness_mock fixture serves.", type="linelist")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "harness_fault(fault, **rule): a fault rule the harness_mock fixture applies for this test, e.g. "
-        "harness_fault('unavailable', operation='repos/get', times=2)",
-    )
-
-
 @pytest.fixture(scope="session")
 def harness_contracts(pytestconfig: pytest.Config) -> list[str]:
     """The contracts to serve; override this fixture in a conftest.py to choose them in code."""
@@ -80,10 +72,27 @@ def harness_mock_server(request: pytest.FixtureRequest) -> Iterator[RunningMock]
         yield running
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "harness_allow_violations: the harness_mock fixture does not fail the test when the code under "
+        "test sent requests that break the contract or match no operation",
+    )
+    config.addinivalue_line(
+        "markers",
+        "harness_fault(fault, **rule): a fault rule the harness_mock fixture applies for this test, e.g. "
+        "harness_fault('unavailable', operation='repos/get', times=2)",
+    )
+
+
 @pytest.fixture
-def harness_mock(harness_mock_server: RunningMock, request: pytest.FixtureRequest) -> RunningMock:
+def harness_mock(harness_mock_server: RunningMock, request: pytest.FixtureRequest) -> Iterator[RunningMock]:
     """The session's mock server, reset (journal and state) before this test, with the fault rules of
-    the test's `harness_fault` markers."""
+    the test's `harness_fault` markers.
+
+    At teardown the test fails if the code under test sent a request that broke the contract or
+    matched no operation, listing each one; `@pytest.mark.harness_allow_violations` opts out.
+    """
     from harness.errors import HarnessError
 
     harness_mock_server.reset()
@@ -97,4 +106,14 @@ def harness_mock(harness_mock_server: RunningMock, request: pytest.FixtureReques
         if problem is not None:
             given = ", ".join([*map(repr, marker.args), *(f"{k}={v!r}" for k, v in marker.kwargs.items())])
             pytest.fail(f"@pytest.mark.harness_fault({given}): {problem}", pytrace=False)
-    return harness_mock_server
+    yield harness_mock_server
+    if request.node.get_closest_marker("harness_allow_violations") is not None:
+        return
+    problems = harness_mock_server.contract_problems()
+    if problems:
+        listing = "\n".join(f"  - {problem}" for problem in problems)
+        pytest.fail(
+            f"requests sent to the mock broke the contract:\n{listing}\n"
+            "(mark the test with @pytest.mark.harness_allow_violations if that is intended)",
+            pytrace=False,
+        )

@@ -31,6 +31,7 @@ from mock_server.problems import problem
 
 if TYPE_CHECKING:
     from mock_server.faults import FaultControl
+    from mock_server.served import ServedResponses
 
 
 @dataclass
@@ -126,6 +127,7 @@ def _declared_or_problem(operation: Operation, status: int, title: str, detail: 
 def default_pipeline(engine: MockEngine) -> list[Middleware]:
     """The middlewares in the order a request meets them; each may answer before the next."""
     from mock_server.faults import fault_middlewares
+    from mock_server.served import ServedResponses
 
     # Faults first (they replace the answer before credentials are checked); rate limits after
     # credentials (they count per token) and before validation (invalid requests spend budget too).
@@ -133,6 +135,9 @@ def default_pipeline(engine: MockEngine) -> list[Middleware]:
     pipeline: list[Middleware] = [inject_faults, check_credentials, check_scopes, limit_rate]
     if engine.settings.validate:
         pipeline.append(validate_request)
+    engine.served = ServedResponses()
+    engine.on_reset(engine.served.clear)
+    pipeline.append(engine.served)  # last: a served response still meets the checks above
     return pipeline
 
 
@@ -148,6 +153,7 @@ class MockEngine:
         self.contracts = contracts
         self.settings = settings or MockSettings()
         self._reset_hooks: list[Callable[[], None]] = []
+        self.served: ServedResponses | None = None
         self._draws = 0
         self._draw_lock = threading.Lock()
         self.started = time.time()
@@ -170,9 +176,14 @@ class MockEngine:
     def on_reset(self, hook: Callable[[], None]) -> None:
         self._reset_hooks.append(hook)
 
-    def reset(self) -> None:
-        """Back to the state at start: empty journal, generators rewound, extensions reset."""
-        self.journal.clear()
+    def reset(self, *, journal: bool = True) -> None:
+        """Back to the state at start: empty journal, generators rewound, extensions reset.
+
+        `journal=False` keeps the journal: a property test resets state for every example but
+        still checks, at the end, every request the client sent.
+        """
+        if journal:
+            self.journal.clear()
         with self._draw_lock:
             self._draws = 0
         for hook in self._reset_hooks:
