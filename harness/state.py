@@ -190,12 +190,13 @@ class RedisStore:
         query = parse_qs(urlsplit(url).query)
         self.prefix = (prefix or query.pop("prefix", ["harness"])[0]).rstrip(":") + ":"
         self.url = url
+        self._client: Any = None
         try:
-            self._client: Any = redis.Redis.from_url(
-                url.split("?")[0] + _rest_query(query), decode_responses=True
-            )
+            self._client = redis.Redis.from_url(url.split("?")[0] + _rest_query(query), decode_responses=True)
             self._client.ping()
         except (redis.RedisError, ValueError) as exc:
+            if self._client is not None:
+                self._client.close()
             raise StateError(
                 f"--state {url}: cannot reach Redis ({exc}); start redis-server or fix the URL "
                 "(redis://host:port/db)"
@@ -257,7 +258,8 @@ class RedisStore:
         return WindowCount(int(used or 0), float(reset), True)
 
     def clear(self) -> None:
-        keys = list(self._client.scan_iter(match=self.prefix + "*", count=500))
+        pattern = "".join("\\" + char if char in "*?[]\\" else char for char in self.prefix) + "*"
+        keys = list(self._client.scan_iter(match=pattern, count=500))
         for start in range(0, len(keys), 500):
             self._client.delete(*keys[start : start + 500])
 

@@ -214,12 +214,13 @@ def _journal(
 def _strip_rate_limit_headers(response: MockResponse, *, retry_after: bool = True) -> None:
     # A contract's header examples (X-RateLimit-Remaining: 4999, Retry-After: 60) would lie about
     # the limiter, and a Retry-After on a 403 makes clients take it for a rate limit.
-    for name, _ in response.headers.items():
+    def stale(name: str) -> bool:
         lowered = name.lower()
-        if lowered.startswith("x-ratelimit-") or (
-            lowered in _RATE_LIMIT_HEADERS and (retry_after or lowered != "retry-after")
-        ):
-            response.headers.remove(name)
+        if lowered == "retry-after":
+            return retry_after
+        return lowered.startswith("x-ratelimit-") or lowered in _RATE_LIMIT_HEADERS
+
+    response.headers = Headers([(name, value) for name, value in response.headers.items() if not stale(name)])
 
 
 def _current_rate_limit(control: FaultControl, exchange: Exchange, response: MockResponse) -> None:

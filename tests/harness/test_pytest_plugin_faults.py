@@ -21,7 +21,7 @@ import pytest
 import requests
 
 def statuses(mock, path, count):
-    return [requests.get(f"{mock.url}{path}", timeout=5).status_code for _ in range(count)]
+    return [requests.get(f"{mock.url}{path}", timeout=30).status_code for _ in range(count)]
 
 @pytest.mark.harness_fault("unavailable", operation="repos/get", times=2)
 def test_marker_adds_a_rule_for_this_test(harness_mock):
@@ -39,9 +39,9 @@ def test_fault_context_manager_lasts_for_the_block(harness_mock):
     assert [fault["fault"] for fault in harness_mock.injected_faults()] == ["rate_limited", "rate_limited"]
 
 def test_clock_moves_the_rate_limit_window(harness_mock):
-    first = requests.get(f"{harness_mock.url}/users/octocat", timeout=5)
+    first = requests.get(f"{harness_mock.url}/users/octocat", timeout=30)
     harness_mock.clock.advance(3600)
-    second = requests.get(f"{harness_mock.url}/users/octocat", timeout=5)
+    second = requests.get(f"{harness_mock.url}/users/octocat", timeout=30)
     assert first.headers["X-RateLimit-Remaining"] == second.headers["X-RateLimit-Remaining"] == "59"
     assert int(second.headers["X-RateLimit-Reset"]) >= int(first.headers["X-RateLimit-Reset"]) + 3600
 

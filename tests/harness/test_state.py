@@ -113,3 +113,16 @@ def test_unusable_state_urls_are_refused_with_the_fix(url, message):
         open_store(url)
     assert message in str(error.value)
     assert isinstance(error.value, ConfigurationError)
+
+
+def test_a_prefix_with_glob_characters_is_taken_literally_by_clear(redis_server):
+    odd, near = open_store(f"{redis_server}?prefix=team[1]*"), open_store(f"{redis_server}?prefix=team1x")
+    try:
+        odd.incr("hits")
+        near.incr("hits")
+        odd.clear()
+        assert odd.get("hits") is None and near.get("hits") == "1"
+    finally:
+        near.clear()
+        odd.close()
+        near.close()

@@ -27,12 +27,12 @@ def mock(server):
     server.reset()
     yield server
     # The server survives every fault: the next request is answered normally.
-    assert requests.get(f"{server.url}/tasks/", timeout=5).status_code == 200
+    assert requests.get(f"{server.url}/tasks/", timeout=30).status_code == 200
 
 
 def raw_exchange(mock, path, fault):
     """Send a request on a plain socket; return (bytes received, how the connection ended)."""
-    with socket.create_connection(("127.0.0.1", mock.server.port), timeout=5) as connection:
+    with socket.create_connection(("127.0.0.1", mock.server.port), timeout=30) as connection:
         connection.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nX-Harness-Fault: {fault}\r\n\r\n".encode())
         time.sleep(0.2)  # let the server finish, so a reset has arrived before we read
         received = b""
@@ -52,7 +52,7 @@ def split(raw):
 
 def test_slow_waits_before_the_status_line(mock):
     started = time.monotonic()
-    response = requests.get(f"{mock.url}/tasks/", headers={"X-Harness-Fault": "slow; delay=0.4"}, timeout=5)
+    response = requests.get(f"{mock.url}/tasks/", headers={"X-Harness-Fault": "slow; delay=0.4"}, timeout=30)
     assert time.monotonic() - started >= 0.4
     assert response.status_code == 200 and response.json()[0]["summary"] == "Do the laundry"
     with pytest.raises(requests.exceptions.ReadTimeout):
@@ -65,12 +65,12 @@ def test_slow_waits_before_the_status_line(mock):
 def test_slow_delay_from_a_seeded_distribution_is_reproducible(mock):
     mock.add_fault("slow", operation="listTasks", delay="uniform(0.01, 0.1)", seed=5)
     for _ in range(3):
-        requests.get(f"{mock.url}/tasks/", timeout=5)
+        requests.get(f"{mock.url}/tasks/", timeout=30)
     delays = [fault["delay_seconds"] for fault in mock.injected_faults()]
     mock.reset()
     mock.add_fault("slow", operation="listTasks", delay="uniform(0.01, 0.1)", seed=5)
     for _ in range(3):
-        requests.get(f"{mock.url}/tasks/", timeout=5)
+        requests.get(f"{mock.url}/tasks/", timeout=30)
     assert [fault["delay_seconds"] for fault in mock.injected_faults()] == delays
     assert all(0.01 <= delay <= 0.1 for delay in delays) and len(set(delays)) == 3
 
@@ -80,7 +80,7 @@ def test_dribble_sends_the_whole_body_in_slow_chunks(mock):
     with requests.get(
         f"{mock.url}/gh/users/octocat",
         headers={"X-Harness-Fault": "dribble; chunk=256; interval=0.05"},
-        timeout=5,
+        timeout=30,
         stream=True,
     ) as response:
         for chunk in response.iter_content(chunk_size=256):
@@ -105,10 +105,10 @@ def test_drop_closes_the_connection_without_any_response(mock, client):
         with pytest.raises(
             requests.exceptions.ConnectionError, match="Remote end closed connection without response"
         ):
-            requests.get(f"{mock.url}/tasks/", headers={"X-Harness-Fault": "drop"}, timeout=5)
+            requests.get(f"{mock.url}/tasks/", headers={"X-Harness-Fault": "drop"}, timeout=30)
     else:
         with pytest.raises(httpx.RemoteProtocolError, match="Server disconnected without sending a response"):
-            httpx.get(f"{mock.url}/tasks/", headers={"X-Harness-Fault": "drop"}, timeout=5)
+            httpx.get(f"{mock.url}/tasks/", headers={"X-Harness-Fault": "drop"}, timeout=30)
     assert time.monotonic() - started < 1  # at once, not after a timeout
     assert mock.injected_faults()[0]["fault"] == "drop"
 
@@ -123,9 +123,9 @@ def test_reset_sends_part_of_the_body_then_a_tcp_reset(mock):
     assert ending == "reset"
     assert status == "HTTP/1.1 200 OK" and len(body) == 100 and int(headers["Content-Length"]) > 100
     with pytest.raises(requests.exceptions.ChunkedEncodingError, match="Connection reset by peer"):
-        requests.get(f"{mock.url}/gh/users/octocat", headers={"X-Harness-Fault": "reset"}, timeout=5)
+        requests.get(f"{mock.url}/gh/users/octocat", headers={"X-Harness-Fault": "reset"}, timeout=30)
     with pytest.raises(httpx.ReadError, match="Connection reset by peer"):
-        httpx.get(f"{mock.url}/gh/users/octocat", headers={"X-Harness-Fault": "reset"}, timeout=5)
+        httpx.get(f"{mock.url}/gh/users/octocat", headers={"X-Harness-Fault": "reset"}, timeout=30)
 
 
 def test_truncated_promises_more_bytes_than_it_sends_then_closes(mock):
@@ -135,10 +135,10 @@ def test_truncated_promises_more_bytes_than_it_sends_then_closes(mock):
     assert len(body) == int(headers["Content-Length"]) // 2
     with pytest.raises(requests.exceptions.ChunkedEncodingError, match="IncompleteRead"):
         requests.get(
-            f"{mock.url}/gh/users/octocat", headers={"X-Harness-Fault": "truncated; at=10"}, timeout=5
+            f"{mock.url}/gh/users/octocat", headers={"X-Harness-Fault": "truncated; at=10"}, timeout=30
         )
     with pytest.raises(httpx.RemoteProtocolError, match="received 10 bytes"):
-        httpx.get(f"{mock.url}/gh/users/octocat", headers={"X-Harness-Fault": "truncated; at=10"}, timeout=5)
+        httpx.get(f"{mock.url}/gh/users/octocat", headers={"X-Harness-Fault": "truncated; at=10"}, timeout=30)
 
 
 def test_connection_faults_compose_with_a_replacing_fault(mock):

@@ -31,7 +31,7 @@ def get(mock, path, fault=None, **kwargs):
     headers = {**TOKEN, **kwargs.pop("headers", {})}
     if fault is not None:
         headers["X-Harness-Fault"] = fault
-    return requests.get(f"{mock.url}{path}", headers=headers, timeout=5, **kwargs)
+    return requests.get(f"{mock.url}{path}", headers=headers, timeout=30, **kwargs)
 
 
 def last_faults(mock):
@@ -90,7 +90,7 @@ def test_fault_on_an_operation_declaring_nothing_for_it_is_problem_json_marked_o
 
 
 def test_query_parameter_chooses_a_fault_for_clients_that_cannot_set_headers(mock):
-    response = requests.get(f"{mock.url}/tasks/", params={"harness_fault": "bad_gateway"}, timeout=5)
+    response = requests.get(f"{mock.url}/tasks/", params={"harness_fault": "bad_gateway"}, timeout=30)
     assert response.status_code == 502
     assert last_faults(mock)[0]["source"] == "query"
 
@@ -175,9 +175,9 @@ def test_spent_budget_comes_back_when_the_clock_passes_the_reset(mock):
     with serve_mock(GITHUB, rate_limits={"github": {"limit": 2, "window": 60}}) as limited:
         assert [get(limited, "/users/octocat").status_code for _ in range(3)] == [200, 200, 403]
         reset = int(get(limited, "/users/octocat").headers["X-RateLimit-Reset"])
-        clock = requests.post(f"{limited.url}/__harness/clock", json={"advance": 30}, timeout=5).json()
+        clock = requests.post(f"{limited.url}/__harness/clock", json={"advance": 30}, timeout=30).json()
         assert get(limited, "/users/octocat").status_code == 403  # still inside the window
-        requests.post(f"{limited.url}/__harness/clock", json={"now": reset}, timeout=5)
+        requests.post(f"{limited.url}/__harness/clock", json={"now": reset}, timeout=30)
         renewed = get(limited, "/users/octocat")
         assert renewed.status_code == 200 and renewed.headers["X-RateLimit-Remaining"] == "1"
         assert clock["offset"] == pytest.approx(30, abs=0.01)
@@ -189,9 +189,9 @@ def test_limits_count_per_token_and_per_address_for_anonymous_callers(mock):
         assert get(limited, "/users/octocat").status_code == 403
         other = get(limited, "/users/octocat", headers={"Authorization": "token another"})
         assert other.status_code == 200
-        anonymous = requests.get(f"{limited.url}/users/octocat", timeout=5)
+        anonymous = requests.get(f"{limited.url}/users/octocat", timeout=30)
         assert anonymous.status_code == 200 and anonymous.headers["X-RateLimit-Remaining"] == "0"
-        assert requests.get(f"{limited.url}/users/octocat", timeout=5).status_code == 403
+        assert requests.get(f"{limited.url}/users/octocat", timeout=30).status_code == 403
 
 
 def test_operations_in_another_resource_have_their_own_budget(mock):
@@ -201,7 +201,7 @@ def test_operations_in_another_resource_have_their_own_budget(mock):
         assert get(limited, "/users/octocat").status_code == 403
         repo = get(limited, "/repos/octocat/hello")
         assert repo.status_code == 200 and repo.headers["X-RateLimit-Resource"] == "core"
-        policies = requests.get(f"{limited.url}/__harness/rate-limits", timeout=5).json()["policies"]
+        policies = requests.get(f"{limited.url}/__harness/rate-limits", timeout=30).json()["policies"]
         assert {
             "contract": "github",
             "operation": "users/get-by-username",
@@ -220,14 +220,14 @@ def test_admin_rules_fail_the_next_n_matching_requests_and_list_their_counts(moc
     created = requests.post(
         f"{mock.url}/__harness/faults",
         json={"fault": "unavailable", "operation": "repos/get", "times": 2},
-        timeout=5,
+        timeout=30,
     )
     assert created.status_code == 201
     rule_id = created.json()["faults"][0]["id"]
     statuses = [get(mock, "/gh/repos/octocat/hello").status_code for _ in range(3)]
     assert statuses == [503, 503, 200]
     assert get(mock, "/gh/users/octocat").status_code == 200  # another operation
-    listed = requests.get(f"{mock.url}/__harness/faults", timeout=5).json()
+    listed = requests.get(f"{mock.url}/__harness/faults", timeout=30).json()
     assert listed["faults"] == [
         {
             "id": rule_id,
@@ -246,7 +246,7 @@ def test_rules_match_method_and_path_pattern_and_wait_after_successes(mock):
     requests.post(
         f"{mock.url}/__harness/faults",
         json={"fault": "server_error", "method": "GET", "path": "/gh/repos/*", "after": 2},
-        timeout=5,
+        timeout=30,
     )
     statuses = [get(mock, "/gh/repos/octocat/hello").status_code for _ in range(4)]
     assert statuses == [200, 200, 500, 500]
@@ -258,8 +258,8 @@ def test_seeded_probability_is_reproducible_across_runs():
     for _ in range(2):
         with serve_mock(TODO) as fresh:
             rule = {"fault": "unavailable", "probability": 0.5, "seed": 3}
-            requests.post(f"{fresh.url}/__harness/faults", json=rule, timeout=5)
-            runs.append([requests.get(f"{fresh.url}/tasks/", timeout=5).status_code for _ in range(20)])
+            requests.post(f"{fresh.url}/__harness/faults", json=rule, timeout=30)
+            runs.append([requests.get(f"{fresh.url}/tasks/", timeout=30).status_code for _ in range(20)])
     assert runs[0] == runs[1]
     assert 3 <= runs[0].count(503) <= 17
 
@@ -278,41 +278,43 @@ def test_seeded_probability_is_reproducible_across_runs():
     ],
 )
 def test_invalid_rules_are_refused_with_a_422_listing_the_choices(mock, rule, detail, choice):
-    response = requests.post(f"{mock.url}/__harness/faults", json=rule, timeout=5)
+    response = requests.post(f"{mock.url}/__harness/faults", json=rule, timeout=30)
     assert response.status_code == 422
     assert detail in response.json()["detail"]
     if choice is not None:
         assert choice in response.json()["choices"]
-    assert requests.get(f"{mock.url}/__harness/faults", timeout=5).json()["faults"] == []
+    assert requests.get(f"{mock.url}/__harness/faults", timeout=30).json()["faults"] == []
 
 
 def test_delete_clears_rules_and_reset_clears_everything(mock):
     for _ in range(2):
         requests.post(
-            f"{mock.url}/__harness/faults", json={"fault": "drop", "operation": "listTasks"}, timeout=5
+            f"{mock.url}/__harness/faults", json={"fault": "drop", "operation": "listTasks"}, timeout=30
         )
-    assert requests.delete(f"{mock.url}/__harness/faults/1", timeout=5).json() == {
+    assert requests.delete(f"{mock.url}/__harness/faults/1", timeout=30).json() == {
         "status": "removed",
         "id": 1,
     }
-    missing = requests.delete(f"{mock.url}/__harness/faults/1", timeout=5)
+    missing = requests.delete(f"{mock.url}/__harness/faults/1", timeout=30)
     assert missing.status_code == 404 and missing.json()["detail"] == "no fault rule 1; rules: 2"
-    assert requests.delete(f"{mock.url}/__harness/faults", timeout=5).json() == {"status": "cleared"}
-    assert requests.get(f"{mock.url}/tasks/", timeout=5).status_code == 200
-    requests.post(f"{mock.url}/__harness/faults", json={"fault": "drop", "operation": "listTasks"}, timeout=5)
-    requests.post(f"{mock.url}/__harness/clock", json={"advance": 99}, timeout=5)
+    assert requests.delete(f"{mock.url}/__harness/faults", timeout=30).json() == {"status": "cleared"}
+    assert requests.get(f"{mock.url}/tasks/", timeout=30).status_code == 200
+    requests.post(
+        f"{mock.url}/__harness/faults", json={"fault": "drop", "operation": "listTasks"}, timeout=30
+    )
+    requests.post(f"{mock.url}/__harness/clock", json={"advance": 99}, timeout=30)
     get(mock, "/gh/users/octocat")
-    requests.post(f"{mock.url}/__harness/reset", timeout=5)
-    assert requests.get(f"{mock.url}/__harness/faults", timeout=5).json()["faults"] == []
-    assert requests.get(f"{mock.url}/__harness/clock", timeout=5).json()["offset"] == 0
+    requests.post(f"{mock.url}/__harness/reset", timeout=30)
+    assert requests.get(f"{mock.url}/__harness/faults", timeout=30).json()["faults"] == []
+    assert requests.get(f"{mock.url}/__harness/clock", timeout=30).json()["offset"] == 0
     assert get(mock, "/gh/users/octocat").headers["X-RateLimit-Remaining"] == "59"
     assert len(mock.journal()) == 1
 
 
 def test_clock_changes_must_name_advance_or_now(mock):
-    response = requests.post(f"{mock.url}/__harness/clock", json={"forward": 10}, timeout=5)
+    response = requests.post(f"{mock.url}/__harness/clock", json={"forward": 10}, timeout=30)
     assert response.status_code == 422 and response.json()["choices"] == ["advance", "now"]
-    moved = requests.post(f"{mock.url}/__harness/clock", json={"now": 2_000_000_000}, timeout=5).json()
+    moved = requests.post(f"{mock.url}/__harness/clock", json={"now": 2_000_000_000}, timeout=30).json()
     assert moved["now"] == pytest.approx(2_000_000_000, abs=1)
 
 
@@ -322,9 +324,12 @@ def test_scenario_rules_come_back_after_reset(tmp_path):
         yaml.safe_dump({"faults": [{"fault": "unavailable", "operation": "listTasks", "times": 1}]})
     )
     with serve_mock(TODO, faults=scenario) as scripted:
-        assert [requests.get(f"{scripted.url}/tasks/", timeout=5).status_code for _ in range(2)] == [503, 200]
+        assert [requests.get(f"{scripted.url}/tasks/", timeout=30).status_code for _ in range(2)] == [
+            503,
+            200,
+        ]
         scripted.reset()
-        assert requests.get(f"{scripted.url}/tasks/", timeout=5).status_code == 503
+        assert requests.get(f"{scripted.url}/tasks/", timeout=30).status_code == 503
 
 
 def test_cli_style_shortcuts_inject_a_share_of_requests():
@@ -332,8 +337,8 @@ def test_cli_style_shortcuts_inject_a_share_of_requests():
         serve_mock(TODO, fault=["server_error:1"]) as always,
         serve_mock(TODO, fault=["server_error:0"]) as never,
     ):
-        assert requests.get(f"{always.url}/tasks/", timeout=5).status_code == 500
-        assert requests.get(f"{never.url}/tasks/", timeout=5).status_code == 200
+        assert requests.get(f"{always.url}/tasks/", timeout=30).status_code == 500
+        assert requests.get(f"{never.url}/tasks/", timeout=30).status_code == 200
 
 
 # -- OAuth scopes ------------------------------------------------------------------------------------
@@ -382,8 +387,8 @@ def test_token_without_the_required_scope_gets_403_not_401(oauth_contract, tmp_p
     scenario.write_text("tokens:\n  reader: {scopes: ['notes:read']}\n")
     with serve_mock(oauth_contract, faults=scenario) as notes:
         reader = {"Authorization": "Bearer reader"}
-        assert requests.get(f"{notes.url}/notes", headers=reader, timeout=5).status_code == 200
-        denied = requests.post(f"{notes.url}/notes", headers=reader, timeout=5)
+        assert requests.get(f"{notes.url}/notes", headers=reader, timeout=30).status_code == 200
+        denied = requests.post(f"{notes.url}/notes", headers=reader, timeout=30)
         assert denied.status_code == 403 and denied.json() == {"error": "insufficient_scope"}
         assert denied.headers["WWW-Authenticate"] == 'Bearer error="insufficient_scope", scope="notes:write"'
         assert notes.injected_faults()[-1] == {
@@ -394,16 +399,16 @@ def test_token_without_the_required_scope_gets_403_not_401(oauth_contract, tmp_p
             "missing_scopes": ["notes:write"],
             "off_contract": False,
         }
-        assert requests.post(f"{notes.url}/notes", timeout=5).status_code == 401  # no token at all
-        unknown = requests.post(f"{notes.url}/notes", headers={"Authorization": "Bearer other"}, timeout=5)
+        assert requests.post(f"{notes.url}/notes", timeout=30).status_code == 401  # no token at all
+        unknown = requests.post(f"{notes.url}/notes", headers={"Authorization": "Bearer other"}, timeout=30)
         assert unknown.status_code == 201  # a token the mock was told nothing about passes
         granted = requests.post(
-            f"{notes.url}/__harness/tokens", json={"token": "other", "scopes": []}, timeout=5
+            f"{notes.url}/__harness/tokens", json={"token": "other", "scopes": []}, timeout=30
         )
         assert granted.status_code == 201
-        listing = requests.get(f"{notes.url}/__harness/tokens", timeout=5).json()["tokens"]
+        listing = requests.get(f"{notes.url}/__harness/tokens", timeout=30).json()["tokens"]
         assert listing == {"reader": ["notes:read"], "other": []}
-        undeclared = requests.get(f"{notes.url}/notes", headers={"Authorization": "Bearer other"}, timeout=5)
+        undeclared = requests.get(f"{notes.url}/notes", headers={"Authorization": "Bearer other"}, timeout=30)
         assert undeclared.status_code == 403 and undeclared.json()["missing_scopes"] == ["notes:read"]
         assert notes.injected_faults()[-1]["off_contract"] is True  # listNotes declares no 403
 

@@ -35,7 +35,7 @@ def workers(redis_state):
 
 def test_a_limit_counts_requests_across_all_workers(workers):
     answers = [
-        requests.get(f"{workers[i % 2].url}/users/octocat", headers=TOKEN, timeout=5) for i in range(7)
+        requests.get(f"{workers[i % 2].url}/users/octocat", headers=TOKEN, timeout=30) for i in range(7)
     ]
     assert [answer.status_code for answer in answers] == [200] * 5 + [403] * 2
     assert [answer.headers["X-RateLimit-Remaining"] for answer in answers] == [
@@ -54,17 +54,17 @@ def test_rules_clock_and_journal_are_shared(workers):
     created = requests.post(
         f"{first.url}/__harness/faults",
         json={"fault": "unavailable", "operation": "listTasks", "times": 2},
-        timeout=5,
+        timeout=30,
     )
     assert created.status_code == 201
     statuses = [
-        requests.get(f"{worker.url}/tasks/", timeout=5).status_code for worker in (second, first, second)
+        requests.get(f"{worker.url}/tasks/", timeout=30).status_code for worker in (second, first, second)
     ]
     assert statuses == [503, 503, 200]
-    assert requests.get(f"{second.url}/__harness/faults", timeout=5).json()["faults"][0]["injected"] == 2
-    requests.post(f"{first.url}/__harness/clock", json={"advance": 3600}, timeout=5)
-    assert requests.get(f"{second.url}/__harness/clock", timeout=5).json()["offset"] == pytest.approx(3600)
-    journal = requests.get(f"{first.url}/__harness/requests", timeout=5).json()["requests"]
+    assert requests.get(f"{second.url}/__harness/faults", timeout=30).json()["faults"][0]["injected"] == 2
+    requests.post(f"{first.url}/__harness/clock", json={"advance": 3600}, timeout=30)
+    assert requests.get(f"{second.url}/__harness/clock", timeout=30).json()["offset"] == pytest.approx(3600)
+    journal = requests.get(f"{first.url}/__harness/requests", timeout=30).json()["requests"]
     assert [entry["response"]["status"] for entry in journal] == [503, 503, 200]
     assert [entry["id"] for entry in journal] == [1, 2, 3]
     assert journal[0]["notes"]["faults"][0]["rule"] == created.json()["faults"][0]["id"]
@@ -73,12 +73,12 @@ def test_rules_clock_and_journal_are_shared(workers):
 def test_reset_through_one_worker_resets_them_all(workers):
     first, second = workers
     requests.post(
-        f"{first.url}/__harness/faults", json={"fault": "drop", "operation": "listTasks"}, timeout=5
+        f"{first.url}/__harness/faults", json={"fault": "drop", "operation": "listTasks"}, timeout=30
     )
-    requests.get(f"{first.url}/users/octocat", timeout=5)
-    requests.post(f"{second.url}/__harness/reset", timeout=5)
-    assert requests.get(f"{first.url}/tasks/", timeout=5).status_code == 200
-    assert requests.get(f"{first.url}/users/octocat", timeout=5).headers["X-RateLimit-Remaining"] == "4"
+    requests.get(f"{first.url}/users/octocat", timeout=30)
+    requests.post(f"{second.url}/__harness/reset", timeout=30)
+    assert requests.get(f"{first.url}/tasks/", timeout=30).status_code == 200
+    assert requests.get(f"{first.url}/users/octocat", timeout=30).headers["X-RateLimit-Remaining"] == "4"
     assert len(second.journal()) == 2
 
 
@@ -125,9 +125,9 @@ def test_two_mock_processes_share_one_limit_and_install_the_scenario_once(redis_
             "Simulated failures: 1 fault rule(s), rate limits on 6 operation(s), state in redis://"
             in processes[0][2]
         )
-        assert len(requests.get(f"{urls[1]}/__harness/faults", timeout=5).json()["faults"]) == 1
+        assert len(requests.get(f"{urls[1]}/__harness/faults", timeout=30).json()["faults"]) == 1
         statuses = [
-            requests.get(f"{urls[i % 2]}/repos/o/r", headers=TOKEN, timeout=5).status_code for i in range(6)
+            requests.get(f"{urls[i % 2]}/repos/o/r", headers=TOKEN, timeout=30).status_code for i in range(6)
         ]
         # The first answer is the scenario's one server_error; the limit of 4 holds across both processes.
         assert statuses == [500, 200, 200, 200, 200, 403]
