@@ -145,7 +145,7 @@ class RateLimitState:
                 ("X-RateLimit-Resource", self.policy.resource),
             ]
         if style in ("ietf", "both"):
-            # draft-ietf-httpapi-ratelimit-headers: quota q per window w; remaining r, reset in t seconds.
+            # draft-ietf-httpapi-ratelimit-headers-09: quota q per window w; remaining r, reset in t seconds.
             name = self.policy.resource.replace('"', "")
             found += [
                 ("RateLimit-Policy", f'"{name}";q={self.limit};w={math.ceil(self.policy.window)}'),
