@@ -170,7 +170,7 @@ class InjectFaults:
         try:
             requested = _requested(exchange.request)
         except FaultError as exc:
-            return problem(400, "Unknown fault", str(exc), choices=exc.choices)
+            return problem(400, "Invalid fault", str(exc), choices=exc.choices)
         rule: FaultRule | None = None
         draw = 0
         if requested is not None:

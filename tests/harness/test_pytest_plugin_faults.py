@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from tests.conftest import GITHUB
+from tests.conftest import GITHUB, ROOT
 
 
-def test_marker_fixture_and_clock_drive_faults_per_test(pytester):
+def test_marker_fixture_and_clock_drive_faults_per_test(pytester, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # this checkout's plugin, whichever one is installed
     pytester.makeconftest(
         f"""
 import pytest
