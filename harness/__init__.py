@@ -12,8 +12,10 @@ from harness.errors import (
     ContractError,
     ContractErrorKind,
     ContractNotFound,
+    FaultError,
     HarnessError,
 )
+from harness.faults import Fault
 from harness.http import Headers, HttpRequest, MockResponse
 from harness.mock import RunningMock, serve_mock
 from harness.recorder import RecordMode, RunningRecorder, serve_recorder
@@ -29,6 +31,8 @@ __all__ = [
     "ContractErrorKind",
     "ContractNotFound",
     "ContractSet",
+    "Fault",
+    "FaultError",
     "GeneratedResponse",
     "HarnessError",
     "Headers",

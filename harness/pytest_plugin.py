@@ -12,6 +12,10 @@ Kept import-light (pytest imports it in every run): the mock is built inside the
 
 Precedence: `--harness-contract` on the command line > the `harness_contracts` fixture > the
 `harness_contracts` ini option.
+
+Simulated failures: `@pytest.mark.harness_fault("unavailable", operation="repos/get", times=2)` adds
+a fault rule for one test (repeatable); `harness_mock.fault(...)` does it for a `with` block, and
+`harness_mock.clock` moves the mock's time (inject `harness_mock.clock.sleep` into clients).
 """
 
 from __future__ import annotations
@@ -78,16 +82,34 @@ def pytest_configure(config: pytest.Config) -> None:
         "harness_allow_violations: the harness_mock fixture does not fail the test when the code under "
         "test sent requests that break the contract or match no operation",
     )
+    config.addinivalue_line(
+        "markers",
+        "harness_fault(fault, **rule): a fault rule the harness_mock fixture applies for this test, e.g. "
+        "harness_fault('unavailable', operation='repos/get', times=2)",
+    )
 
 
 @pytest.fixture
 def harness_mock(harness_mock_server: RunningMock, request: pytest.FixtureRequest) -> Iterator[RunningMock]:
-    """The session's mock server, reset (journal and state) before this test.
+    """The session's mock server, reset (journal and state) before this test, with the fault rules of
+    the test's `harness_fault` markers.
 
     At teardown the test fails if the code under test sent a request that broke the contract or
     matched no operation, listing each one; `@pytest.mark.harness_allow_violations` opts out.
     """
+    from harness.errors import HarnessError
+
     harness_mock_server.reset()
+    # Closest markers first: rules are tried in the order they were added.
+    for marker in request.node.iter_markers("harness_fault"):
+        problem = None
+        try:
+            harness_mock_server.add_fault(*marker.args, **marker.kwargs)
+        except (HarnessError, TypeError) as exc:
+            problem = str(exc)
+        if problem is not None:
+            given = ", ".join([*map(repr, marker.args), *(f"{k}={v!r}" for k, v in marker.kwargs.items())])
+            pytest.fail(f"@pytest.mark.harness_fault({given}): {problem}", pytrace=False)
     yield harness_mock_server
     if request.node.get_closest_marker("harness_allow_violations") is not None:
         return

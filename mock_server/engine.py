@@ -17,17 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from harness.clock import Clock
 from harness.compiled import compiled
 from harness.contracts import ContractSet, Operation
 from harness.http import HttpRequest, MockResponse
-from harness.journal import Journal, JournalEntry, body_text
+from harness.journal import JournalEntry, body_text, journal_for
 from harness.responses import NoValidBody, Preference, ResponseChoiceError
 from harness.routing import RouteMatch, RouteMiss
 from harness.security import SecurityOutcome, check_security
+from harness.state import StateStore, open_store
 from harness.validation import Violation
 from mock_server.problems import problem
 
 if TYPE_CHECKING:
+    from mock_server.faults import FaultControl
     from mock_server.served import ServedResponses
 
 
@@ -46,6 +49,12 @@ class MockSettings:
     match_on: Sequence[str | Callable[[Any, Any], Any]] | None = None
     allow_playback_repeats: bool | None = None  # None: vcr_config's, else True
     vcr_config: Mapping[str, Any] | None = None  # as pytest-recording's vcr_config fixture returns
+    # Simulated failures (mock_server/faults.py): a scenario file (or mapping), `NAME[:PROBABILITY]`
+    # rules, a rate-limits file (or mapping), and where state lives: "memory" or redis://host:port/db.
+    faults: str | Path | Mapping[str, Any] | None = None
+    fault: Sequence[str] = ()
+    rate_limits: str | Path | Mapping[str, Any] | None = None
+    state: str = "memory"
 
 
 @dataclass
@@ -124,9 +133,13 @@ def _declared_or_problem(operation: Operation, status: int, title: str, detail: 
 
 def default_pipeline(engine: MockEngine) -> list[Middleware]:
     """The middlewares in the order a request meets them; each may answer before the next."""
+    from mock_server.faults import fault_middlewares
     from mock_server.served import ServedResponses
 
-    pipeline: list[Middleware] = [check_credentials]
+    # Faults first (they replace the answer before credentials are checked); rate limits after
+    # credentials (they count per token) and before validation (invalid requests spend budget too).
+    inject_faults, check_scopes, limit_rate = fault_middlewares(engine)
+    pipeline: list[Middleware] = [inject_faults, check_credentials, check_scopes, limit_rate]
     if engine.settings.cassettes:
         from mock_server.replay import cassette_replay
 
@@ -150,13 +163,26 @@ class MockEngine:
     ):
         self.contracts = contracts
         self.settings = settings or MockSettings()
-        self.journal = Journal(self.settings.journal_size)
         self._reset_hooks: list[Callable[[], None]] = []
         self.served: ServedResponses | None = None
         self._draws = 0
         self._draw_lock = threading.Lock()
         self.started = time.time()
-        self.middlewares = list(middlewares) if middlewares is not None else default_pipeline(self)
+        self.state: StateStore = open_store(self.settings.state)
+        try:
+            from mock_server.faults import FaultControl
+
+            self.journal = journal_for(self.state, self.settings.journal_size)
+            self.clock = Clock(self.state)
+            self.faults: FaultControl = FaultControl(self)
+            self.middlewares = list(middlewares) if middlewares is not None else default_pipeline(self)
+        except BaseException:
+            self.state.close()
+            raise
+
+    def close(self) -> None:
+        """Release the state store's connections (Redis)."""
+        self.state.close()
 
     def on_reset(self, hook: Callable[[], None]) -> None:
         self._reset_hooks.append(hook)

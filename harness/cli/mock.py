@@ -59,6 +59,35 @@ from harness.cli._replay import check_replay_options, describe, match_on_option,
     help="Your vcrpy/pytest-recording config (a dict or a function returning one), so its filters "
     "and matchers apply, e.g. tests.conftest:vcr_config.",
 )
+@click.option(
+    "--faults",
+    "faults",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Scenario file (YAML): fault rules, token scopes and rate limits to start with.",
+)
+@click.option(
+    "--fault",
+    "fault",
+    multiple=True,
+    metavar="NAME[:PROBABILITY]",
+    help="Inject a fault into every request, or a share of them (e.g. unavailable:0.1); repeatable. "
+    "--seed makes the draws reproducible.",
+)
+@click.option(
+    "--rate-limits",
+    "rate_limits",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Rate limits per contract and operation (YAML); wins over the contracts' x-harness-rate-limit.",
+)
+@click.option(
+    "--state",
+    default="memory",
+    show_default=True,
+    metavar="memory|redis://HOST:PORT/DB",
+    help="Where counters, fault rules, the clock and the journal live; Redis shares them between workers.",
+)
 def mock(
     contracts: tuple[Path, ...],
     host: str,
@@ -72,6 +101,10 @@ def mock(
     match_on: tuple[str, ...] | None,
     allow_playback_repeats: bool | None,
     vcr_config: dict[str, object] | None,
+    faults: Path | None,
+    fault: tuple[str, ...],
+    rate_limits: Path | None,
+    state: str,
 ) -> None:
     """Serve CONTRACTS (OpenAPI files) and recorded CASSETTES as a mock API.
 
@@ -105,6 +138,10 @@ def mock(
             match_on=match_on,
             allow_playback_repeats=allow_playback_repeats,
             vcr_config=vcr_config,
+            faults=faults,
+            fault=fault,
+            rate_limits=rate_limits,
+            state=state,
         )
         engine = engine_of(app)
         for contract in engine.contracts.contracts:
@@ -112,6 +149,7 @@ def mock(
     try:
         server = make_server(host, port, app, threaded=True, request_handler=AppHeadersHandler)
     except OSError as exc:
+        engine.close()
         raise click.UsageError(
             f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port"
         ) from None
@@ -128,6 +166,13 @@ def mock(
         click.echo(summary)
         for line in skipped:
             click.echo(line, err=True)
+    policies = engine.faults.rate_limits.listing(engine.contracts)
+    rules = engine.faults.book.rules()
+    if rules or policies or state != "memory":
+        click.echo(
+            f"Simulated failures: {len(rules)} fault rule(s), rate limits on {len(policies)} operation(s), "
+            f"state in {state}"
+        )
     click.echo(f"Mock listening on {url} (admin API at {url}/__harness/). Press Ctrl+C to stop.")
     try:
         server.serve_forever()
@@ -135,3 +180,4 @@ def mock(
         click.echo("Stopped.")
     finally:
         server.server_close()
+        engine.close()
