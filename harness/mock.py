@@ -63,17 +63,24 @@ class RunningMock:
         """For one hypothesis example: reset state (keeping the journal), serve `response` to the next
         request, and check on exit that the client did make that request."""
         self.reset(journal=False)
-        self.serve(response, operation=operation)
-        served = self.engine.served
-        assert served is not None
-        try:
-            yield
-        finally:
-            pending = served.pending()
-            served.clear()
-        if pending:
+        operation = operation or response.operation
+        if response.fault is not None:
+            options = {key: value for key, value in response.fault.items() if key != "fault"}
+            with self.fault(response.fault["fault"], operation=operation, times=1, **options) as rule:
+                yield
+                used = any(entry["id"] == rule["id"] and entry["injected"] for entry in self.faults())
+        else:
+            self.serve(response, operation=operation)
+            served = self.engine.served
+            assert served is not None
+            try:
+                yield
+            finally:
+                used = not served.pending()
+                served.clear()
+        if not used:
             raise AssertionError(
-                f"the client never requested {pending[0]['operation']}, so the served response went unused"
+                f"the client never requested {operation}, so the served response went unused"
             )
 
     def journal(self, operation: str | None = None) -> list[dict[str, Any]]:

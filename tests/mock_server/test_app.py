@@ -308,3 +308,10 @@ def test_vendor_json_accept_is_answered_with_json(github):
     response = github.get("/users/octocat", headers={"Accept": "application/vnd.github+json"})
     assert response.status_code == 200
     assert response.content_type == "application/json"
+
+
+def test_a_request_answered_by_a_fault_is_still_validated_for_the_journal(todo_client):
+    response = todo_client.post("/tasks/", json={"summary": 7}, headers={"X-Harness-Fault": "unavailable"})
+    assert response.status_code == 503
+    entry = todo_client.get("/__harness/requests").json["requests"][-1]
+    assert [(v["location"], v["rule"]) for v in entry["violations"]] == [("body/summary", "type")]
