@@ -79,6 +79,15 @@ def _serializer_module(name: str) -> Any:
     return jsonserializer if name == "json" else yamlserializer
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CassetteNotFound(path) from None
+    except UnicodeDecodeError as exc:
+        raise CassetteError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
 def load_cassette(path: str | Path) -> Cassette:
     """Read a vcrpy cassette.
 
@@ -89,12 +98,7 @@ def load_cassette(path: str | Path) -> Cassette:
     from vcr.serialize import deserialize
 
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CassetteNotFound(path) from None
-    except UnicodeDecodeError as exc:
-        raise CassetteError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = _read_text(path)
     serializer = serializer_for(path, text)
     try:
         loaded = deserialize(text, _serializer_module(serializer))
@@ -198,12 +202,7 @@ def read_cassette_data(path: str | Path) -> dict[str, Any]:
     import yaml
 
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CassetteNotFound(path) from None
-    except UnicodeDecodeError as exc:
-        raise CassetteError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = _read_text(path)
     try:
         if path.suffix == ".json" or text.lstrip().startswith("{"):
             data = json.loads(text)

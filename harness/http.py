@@ -10,6 +10,23 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
 
+PROBLEM_JSON = "application/problem+json"
+# RFC 9110 §7.6.1: meaningful for one connection only, never forwarded or replayed.
+HOP_BY_HOP_HEADERS = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+
 
 class Headers:
     """Case-insensitive, multi-valued headers that keep their order and spelling."""

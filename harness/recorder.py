@@ -40,6 +40,7 @@ from werkzeug.wrappers import Request
 from harness.cassettes import CassetteError, cassette_dict, load_cassette, save_cassette, serializer_for
 from harness.drift import Drift, DriftDetector
 from harness.errors import ConfigurationError
+from harness.http import HOP_BY_HOP_HEADERS, PROBLEM_JSON
 from harness.live import LiveServer
 from harness.redaction import Redactor
 
@@ -48,21 +49,8 @@ if TYPE_CHECKING:
 
     from harness.contracts import Contract
 
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
+HOP_BY_HOP = HOP_BY_HOP_HEADERS
 DEFAULT_MATCH_ON = ("method", "scheme", "host", "port", "path", "query")  # vcrpy's default
-PROBLEM_JSON = "application/problem+json"
 
 
 class RecordMode(enum.StrEnum):

@@ -26,25 +26,12 @@ from urllib.parse import urlsplit
 
 from harness.cassettes import CassetteError, CassetteNotFound, iter_cassette_files, load_cassette
 from harness.encodings import UndecodableBody, acceptable, applied_codings, decode, parse_codings
-from harness.http import Headers, HttpRequest, MockResponse
+from harness.http import HOP_BY_HOP_HEADERS, Headers, HttpRequest, MockResponse
 from harness.matchers import DEFAULT_MATCH_ON, Matcher, index_fields, matcher_names, replay_vcr
 
 # Never forwarded from a recording: they describe the recorded connection, not the content
 # (and WSGI forbids applications to set them). Content-Length is recomputed from the body.
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
+HOP_BY_HOP = HOP_BY_HOP_HEADERS
 CLOSEST_LIMIT = 5
 # Recordings scored for a miss's diagnostics at most: a miss stays cheap with 100k recordings.
 _DIAGNOSTIC_POOL = 300

@@ -314,7 +314,7 @@ class ResponseCatalog:
                     value = Synthesizer(spec["schema"] or {"type": "string"}, rng).value()
                 except (Unsatisfiable, RecursionError, KeyError):
                     continue
-            headers.append((name, _header_text(value)))
+            headers.append((name, header_text(value)))
         return headers
 
     # -- checking a response the contract did not make (live, recorded) -----------------------
@@ -368,11 +368,12 @@ def _content_type(media_type: str) -> str:
     return media_type
 
 
-def _header_text(value: Any) -> str:
+def header_text(value: Any) -> str:
+    """A header value as written on the wire: booleans lower-case, lists comma-separated."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return ",".join(_header_text(item) for item in value)
+        return ",".join(header_text(item) for item in value)
     return str(value)
 
 

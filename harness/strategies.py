@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness.http import Delivery, Headers, MockResponse
+from harness.responses import header_text
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -152,7 +153,7 @@ def _one_response(
             continue
         value = (
             schema_strategy(operation, spec["schema"] or {"type": "string"})
-            .map(_header_text)
+            .map(header_text)
             .filter(_header_safe)
         )
         pair = value.map(functools.partial(_named, name))
@@ -252,14 +253,6 @@ def _serialize_for(media: MediaVariant, value: Any) -> bytes:
 
 def _named(name: str, text: str) -> tuple[str, str]:
     return (name, text)
-
-
-def _header_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ",".join(_header_text(item) for item in value)
-    return str(value)
 
 
 def _header_safe(text: str) -> bool:
