@@ -424,7 +424,8 @@ def measure_stage_costs(calls: int) -> list[tuple[str, float]]:
 
     Each step is timed with `perf_counter` around it *inside* real WSGI calls, so caches and the
     working set are those of a real request (timing a step alone in a tight loop flatters it by up
-    to 2x). Steps nest (a middleware calls the next one), so each row is the step's own time.
+    to 2x). Steps nest (a middleware calls the next one), so each row is the step's own time. Every
+    figure is the fastest of 5 repetitions of `calls` calls.
     """
     from werkzeug.test import EnvironBuilder
 
@@ -474,18 +475,23 @@ def measure_stage_costs(calls: int) -> list[tuple[str, float]]:
         for name in ("handle", "route", "respond", "_record"):
             setattr(engine, name, timed(name, getattr(engine, name)))
         engine.middlewares = [timed(getattr(m, "__name__", "?"), m) for m in engine.middlewares]  # type: ignore[misc]
-        per_call(mock, 200)  # warm the wrappers up
-        for name in spent:
-            spent[name] = 0.0
-        started = time.perf_counter()
-        for _ in range(calls):
+        for _ in range(200):  # warm the wrappers up
             call_wsgi(mock, environ)
-        total = (time.perf_counter() - started) / calls * 1e6
+        total, best = float("inf"), dict(spent)
+        for _ in range(5):  # keep the fastest repetition, the one least disturbed by other work
+            for name in spent:
+                spent[name] = 0.0
+            started = time.perf_counter()
+            for _ in range(calls):
+                call_wsgi(mock, environ)
+            elapsed = (time.perf_counter() - started) / calls * 1e6
+            if elapsed < total:
+                total, best = elapsed, dict(spent)
     finally:
         for name, function in originals.items():
             setattr(app_module, name, function)
         engine.reset()
-    us = {name: value / calls * 1e6 for name, value in spent.items()}
+    us = {name: value / calls * 1e6 for name, value in best.items()}
     # Middlewares nest: check_credentials -> validate_request -> respond (when validation is on).
     inner_of_security = us["validate_request"] or us["respond"]
     return [
@@ -670,9 +676,9 @@ def render_markdown(report: Report) -> str:
             "",
             "## Where a Petstore request's time goes (in process, no sockets)",
             "",
-            "µs per request from the same run: whole WSGI calls (best of 5 x N), then one instrumented "
-            "run of N calls with each step timed inside it (its own time, nested steps excluded). The "
-            "timers add about 1 µs in all.",
+            "µs per request from the same run: whole WSGI calls, then instrumented calls with each step "
+            "timed inside them (its own time, nested steps excluded); each the fastest of 5 repetitions. "
+            "The timers add about 2 µs in all.",
             "",
             markdown_table(["step", "µs"], [[label.replace("  ", "&nbsp;&nbsp;"), f"{cost:.1f}"]
                                             for label, cost in report.stage_costs]),
@@ -746,7 +752,10 @@ def run(settings: Settings, *, with_prism: bool = True) -> Report:
         report.notes.append("Prism was not measured (--no-prism).")
 
     log("in-process cost per Petstore request, stage by stage")
-    report.stage_costs = measure_stage_costs(500 if settings.quick else 3000)
+    try:
+        report.stage_costs = measure_stage_costs(500 if settings.quick else 3000)
+    except (AttributeError, ImportError) as exc:  # the engine's internals moved: say so, keep the rest
+        report.notes.append(f"The per-step breakdown could not be taken: {type(exc).__name__}: {exc}")
     build_targets(report, petstore)
     report.machine = machine_info()
     report.versions = versions(load, prism)
