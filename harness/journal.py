@@ -13,9 +13,45 @@ from typing import Any
 _BODY_EXCERPT = 4096
 
 
-def body_text(body: bytes, limit: int = _BODY_EXCERPT) -> str:
-    text = body[:limit].decode("utf-8", errors="replace")
-    return text + "…" if len(body) > limit else text
+@dataclass(frozen=True)
+class BodyExcerpt:
+    """The first `_BODY_EXCERPT` bytes of a body, decoded only when shown.
+
+    A journal keeps thousands of these. Kept as bytes, a body up to the limit is shared with the
+    response that sent it (cached answers reuse one bytes object), and a longer one costs one byte
+    per byte: decoded eagerly, the "…" marker alone made every truncated excerpt a 2-byte-per-char
+    str (8 KiB each).
+    """
+
+    head: bytes
+    truncated: bool = False
+
+    def __str__(self) -> str:
+        text = self.head.decode("utf-8", errors="replace")
+        return text + "…" if self.truncated else text
+
+
+class _Excerpts:
+    """Makes excerpts, reusing the last few made from the very same (immutable) bytes object."""
+
+    _SIZE = 64
+
+    def __init__(self, limit: int = _BODY_EXCERPT):
+        self.limit = limit
+        # id -> (the body itself, which keeps the id from being reused, and its excerpt)
+        self._recent: dict[int, tuple[bytes, BodyExcerpt]] = {}
+
+    def __call__(self, body: bytes) -> BodyExcerpt:
+        if len(body) <= self.limit:
+            return BodyExcerpt(body)
+        known = self._recent.get(id(body))
+        if known is not None and known[0] is body:
+            return known[1]
+        excerpt = BodyExcerpt(body[: self.limit], truncated=True)
+        if len(self._recent) >= self._SIZE:
+            self._recent.clear()
+        self._recent[id(body)] = (body, excerpt)
+        return excerpt
 
 
 @dataclass
@@ -26,13 +62,13 @@ class JournalEntry:
     path: str
     query: str
     request_headers: dict[str, str]
-    request_body: str
+    request_body: BodyExcerpt
     contract: str | None
     operation: str | None
     violations: list[dict[str, Any]]
     status: int
     response_headers: dict[str, str]
-    response_body: str
+    response_body: BodyExcerpt
     source: str
     duration_ms: float
     notes: dict[str, Any] = field(default_factory=dict)
@@ -46,7 +82,7 @@ class JournalEntry:
                 "path": self.path,
                 "query": self.query,
                 "headers": self.request_headers,
-                "body": self.request_body,
+                "body": str(self.request_body),
             },
             "contract": self.contract,
             "operation": self.operation,
@@ -54,7 +90,7 @@ class JournalEntry:
             "response": {
                 "status": self.status,
                 "headers": self.response_headers,
-                "body": self.response_body,
+                "body": str(self.response_body),
                 "source": self.source,
             },
             "duration_ms": round(self.duration_ms, 3),
@@ -69,6 +105,12 @@ class Journal:
         self._entries: deque[JournalEntry] = deque(maxlen=capacity)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._excerpts = _Excerpts()
+
+    def excerpt(self, body: bytes) -> BodyExcerpt:
+        """How an entry keeps a request or response body (see `BodyExcerpt`)."""
+        with self._lock:
+            return self._excerpts(body)
 
     def next_id(self) -> int:
         with self._lock:
