@@ -128,6 +128,7 @@ class Report:
     versions: dict[str, str] = field(default_factory=dict)
     machine: dict[str, str] = field(default_factory=dict)
     stage_costs: list[tuple[str, float]] = field(default_factory=list)
+    startup_phases: list[dict[str, Any]] = field(default_factory=list)
     elapsed: float = 0.0
     load_average: list[str] = field(default_factory=list)  # /proc/loadavg at the start and the end
 
@@ -421,6 +422,23 @@ def call_wsgi(app: Any, environ: dict[str, Any]) -> None:
             close()
 
 
+def measure_startup_phases(timeout: float = 120) -> list[dict[str, Any]]:
+    """`benchmarks/startup_phases.py` in a fresh interpreter: the GitHub start-up, phase by phase."""
+    import json
+
+    command = [sys.executable, "-m", "benchmarks.startup_phases", str(GITHUB), ISSUES_PATH]
+    started_at = time.time()
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env=python_env(), cwd=ROOT, check=False
+    )
+    if done.returncode != 0:
+        raise BenchmarkError(f"startup_phases failed: {done.stderr[-1000:]}")
+    measured = json.loads(done.stdout)
+    phases: list[dict[str, Any]] = measured["phases"]
+    interpreter = {"phase": "interpreter start", "seconds": measured["started_at"] - started_at}
+    return [{**interpreter, "rss_mib": None, "hwm_mib": None}, *phases]
+
+
 def measure_stage_costs(calls: int) -> list[tuple[str, float]]:
     """Microseconds per Petstore request in process (no sockets), split by pipeline step.
 
@@ -699,6 +717,29 @@ def render_markdown(report: Report) -> str:
             markdown_table(["step", "µs"], [[label.replace("  ", "&nbsp;&nbsp;"), f"{cost:.1f}"]
                                             for label, cost in report.stage_costs]),
         ]  # fmt: skip
+    if report.startup_phases:
+        rows = [
+            [
+                str(phase["phase"]),
+                f"{phase['seconds']:.2f}",
+                fmt(phase["rss_mib"], ".0f"),
+                fmt(phase["hwm_mib"], ".0f"),
+            ]
+            for phase in report.startup_phases
+        ]
+        total = sum(float(phase["seconds"]) for phase in report.startup_phases)
+        rows.append(
+            ["total (one start; the table above gives the median of several)", f"{total:.2f}", "", ""]
+        )
+        parts += [
+            "",
+            "## Where the GitHub start-up goes",
+            "",
+            "One start of `benchmarks/startup_phases.py` in a fresh interpreter: the steps of `harness mock` "
+            "until the first answer to `GET /repos/octocat/hello-world/issues`, with memory after each.",
+            "",
+            markdown_table(["phase", "seconds", "VmRSS MiB", "VmHWM MiB"], rows),
+        ]
     errors = [f"- {r.label} ({r.server}): {r.error}" for r in report.results if r.error]
     if errors or report.notes:
         parts += ["", "## Notes", ""] + [f"- {note}" for note in report.notes] + errors
@@ -767,6 +808,11 @@ def run(settings: Settings, *, with_prism: bool = True) -> Report:
     else:
         report.notes.append("Prism was not measured (--no-prism).")
 
+    log("GitHub start-up, phase by phase")
+    try:
+        report.startup_phases = measure_startup_phases()
+    except (BenchmarkError, subprocess.TimeoutExpired, ValueError, KeyError) as exc:
+        report.notes.append(f"The start-up breakdown could not be taken: {exc}")
     log("in-process cost per Petstore request, stage by stage")
     try:
         report.stage_costs = measure_stage_costs(500 if settings.quick else 3000)
