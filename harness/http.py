@@ -38,6 +38,14 @@ class Headers:
             items = items.items()
         self._items: list[tuple[str, str]] = [(str(k), str(v)) for k, v in (items or [])]
 
+    @classmethod
+    def of_pairs(cls, pairs: list[tuple[str, str]]) -> Headers:
+        """Headers that take over `pairs` as they are: str names and values, a list nobody else keeps
+        (the request hot path builds one per request; the constructor would copy it)."""
+        headers = cls.__new__(cls)
+        headers._items = pairs
+        return headers
+
     def get(self, name: str, default: str | None = None) -> str | None:
         lowered = name.lower()
         for key, value in self._items:

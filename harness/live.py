@@ -9,6 +9,10 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+# The environ key under which `AppHeadersHandler` hands over the request headers whose names contain
+# "_" (as (name, value) pairs, names exactly as sent), which WSGI servers drop (see the handler).
+UNDERSCORE_HEADERS = "harness.underscore_headers"
+
 
 class AppHeadersHandler(WSGIRequestHandler):
     """Sends `Server` and `Date` only when the application does not: http.server writes its own

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
@@ -14,6 +13,9 @@ from mock_server.engine import MockEngine
 from mock_server.fault_admin import fault_admin
 from mock_server.problems import problem
 from mock_server.replay import replay_status
+
+if TYPE_CHECKING:
+    from mock_server.wsgi import RequestReader
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 ADMIN_PREFIX = "/__harness"
@@ -110,18 +112,8 @@ def _admin_problem(status: int, title: str, detail: str, **extra: Any) -> Respon
 
 
 def to_http_request() -> HttpRequest:
-    environ = request.environ
-    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    # Keep the path percent-encoded so `/users/a%2Fb` stays one segment.
-    path = raw_uri.split("?", 1)[0] if raw_uri and raw_uri.startswith("/") else quote(request.path)
-    return HttpRequest(
-        method=request.method,
-        path=path,
-        query_string=request.query_string.decode("latin-1"),
-        headers=Headers(request.headers.items()),
-        body=request.get_data(cache=False),
-        client_address=request.remote_addr or "",
-    )
+    reader: RequestReader = current_app.extensions["harness.request_reader"]
+    return reader(request.environ)
 
 
 def to_flask_response(response: MockResponse) -> Response:
@@ -153,4 +145,11 @@ def build_flask_app(engine: MockEngine) -> Flask:
         "/", "mock", mock_view, defaults={"path": ""}, methods=METHODS, provide_automatic_options=False
     )
     app.add_url_rule("/<path:path>", "mock", mock_view, methods=METHODS, provide_automatic_options=False)
+    # Mock requests skip Flask's per-request machinery (mock_server/wsgi.py); the routes above still
+    # answer the admin API, and anything MockWSGI hands over.
+    from mock_server.wsgi import MockWSGI
+
+    dispatch = MockWSGI(engine, app, app.wsgi_app)
+    app.wsgi_app = dispatch  # type: ignore[method-assign]
+    app.extensions["harness.request_reader"] = dispatch.read_request
     return app
