@@ -34,6 +34,7 @@ class Operation:
     path_item: dict[str, Any] = field(repr=False)
     base_path: str
     _compiled: Any = field(default=None, repr=False)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def operation_id(self) -> str | None:
@@ -69,6 +70,18 @@ class Operation:
 
     def schemathesis_operation(self) -> APIOperation[Any, Any, Any, Any]:
         return self.contract.schemathesis_operation(self)
+
+    def memoized(self, key: str, factory: Callable[[Operation], Any]) -> Any:
+        """A value derived from the operation's (unchanging) definition, computed on first use.
+
+        Cheap, pure derivations only (two threads may both compute it; either result is kept):
+        what the request hot path would otherwise rebuild for every request.
+        """
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = factory(self)
+            return value
 
     def compiled(self, factory: Callable[[Operation], Any]) -> Any:
         """The per-operation compiled form, built once by `factory` (thread-safe)."""

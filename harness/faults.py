@@ -464,6 +464,8 @@ class FaultBook:
 
     def rules(self) -> list[FaultRule]:
         stored = self._store.hash_items(self._RULES)
+        if not stored:
+            return []
         return [self._parse(stored[key]) for key in sorted(stored, key=int)]
 
     def listing(self) -> list[dict[str, Any]]:

@@ -38,16 +38,20 @@ class Grants:
 
     def missing(self, outcome: SecurityOutcome) -> tuple[list[str], list[str]]:
         """(scopes the request's credentials need but were not granted, the scopes required)."""
-        if not any(credential.scopes for credential in outcome.credentials):
-            return [], []
-        granted = self.listing()
-        missing: list[str] = []
         required: list[str] = []
+        for credential in outcome.credentials:
+            required.extend(credential.scopes)
+        if not required:
+            return [], []
+        stored = self._store.hash_items(_KEY)
+        if not stored:  # no token was granted scopes (the usual case): every token passes
+            return [], list(dict.fromkeys(required))
+        granted = {token: json.loads(scopes) for token, scopes in stored.items()}
+        missing: list[str] = []
         for credential in outcome.credentials:
             if not credential.scopes:
                 continue
             scopes = self.scopes_of(credential.value, granted)
-            required.extend(credential.scopes)
             if scopes is not None:
                 missing.extend(scope for scope in credential.scopes if scope not in scopes)
         return list(dict.fromkeys(missing)), list(dict.fromkeys(required))

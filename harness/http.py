@@ -31,12 +31,13 @@ HOP_BY_HOP_HEADERS = frozenset(
 class Headers:
     """Case-insensitive, multi-valued headers that keep their order and spelling."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_index", "_items")
 
     def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] | None = None):
         if isinstance(items, Mapping):
             items = items.items()
         self._items: list[tuple[str, str]] = [(str(k), str(v)) for k, v in (items or [])]
+        self._index: dict[str, str] | None = None
 
     @classmethod
     def of_pairs(cls, pairs: list[tuple[str, str]]) -> Headers:
@@ -44,14 +45,19 @@ class Headers:
         (the request hot path builds one per request; the constructor would copy it)."""
         headers = cls.__new__(cls)
         headers._items = pairs
+        headers._index = None
         return headers
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        lowered = name.lower()
-        for key, value in self._items:
-            if key.lower() == lowered:
-                return value
-        return default
+        # A request's headers are read a dozen times (security, faults, Prefer, Accept, parameters):
+        # one pass builds a lower-cased index of first values, then each read is a dict lookup.
+        index = self._index
+        if index is None:
+            index = {}
+            for key, value in self._items:
+                index.setdefault(key.lower(), value)
+            self._index = index
+        return index.get(name.lower(), default)
 
     def get_all(self, name: str) -> list[str]:
         lowered = name.lower()
@@ -63,14 +69,17 @@ class Headers:
 
     def add(self, name: str, value: str) -> None:
         self._items.append((name, str(value)))
+        self._index = None
 
     def setdefault(self, name: str, value: str) -> None:
         if name not in self:
             self._items.append((name, str(value)))
+            self._index = None
 
     def remove(self, name: str) -> None:
         lowered = name.lower()
         self._items = [(key, value) for key, value in self._items if key.lower() != lowered]
+        self._index = None
 
     def items(self) -> list[tuple[str, str]]:
         return list(self._items)
@@ -111,7 +120,14 @@ class HttpRequest:
 
     @property
     def query(self) -> list[tuple[str, str]]:
-        return parse_qsl(self.query_string, keep_blank_values=True)
+        # Parsed once (faults, security and validation all read it), again if `query_string` changes.
+        parsed = self.__dict__.get("_query")
+        if parsed is None or parsed[0] is not self.query_string:
+            parsed = self.__dict__["_query"] = (
+                self.query_string,
+                parse_qsl(self.query_string, keep_blank_values=True) if self.query_string else [],
+            )
+        return list(parsed[1])
 
     @property
     def cookies(self) -> dict[str, str]:

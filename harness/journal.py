@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from harness.http import Headers
+
 if TYPE_CHECKING:
     from harness.state import StateStore
 
@@ -59,20 +61,23 @@ class _Excerpts:
         return excerpt
 
 
-@dataclass
+@dataclass(slots=True)
 class JournalEntry:
+    """One exchange. Headers are kept as the exchange had them (`Headers`, which nothing changes once
+    the response is sent) and turned into a name -> value mapping only when shown."""
+
     id: int
     time: float
     method: str
     path: str
     query: str
-    request_headers: dict[str, str]
+    request_headers: Headers | dict[str, str]
     request_body: BodyExcerpt
     contract: str | None
     operation: str | None
     violations: list[dict[str, Any]]
     status: int
-    response_headers: dict[str, str]
+    response_headers: Headers | dict[str, str]
     response_body: BodyExcerpt
     source: str
     duration_ms: float
@@ -86,7 +91,7 @@ class JournalEntry:
                 "method": self.method,
                 "path": self.path,
                 "query": self.query,
-                "headers": self.request_headers,
+                "headers": _shown(self.request_headers),
                 "body": str(self.request_body),
             },
             "contract": self.contract,
@@ -94,13 +99,17 @@ class JournalEntry:
             "violations": self.violations,
             "response": {
                 "status": self.status,
-                "headers": self.response_headers,
+                "headers": _shown(self.response_headers),
                 "body": str(self.response_body),
                 "source": self.source,
             },
             "duration_ms": round(self.duration_ms, 3),
             **({"notes": self.notes} if self.notes else {}),
         }
+
+
+def _shown(headers: Headers | dict[str, str]) -> dict[str, str]:
+    return headers.as_dict() if isinstance(headers, Headers) else dict(headers)
 
 
 class Journal:
@@ -114,6 +123,8 @@ class Journal:
 
     def excerpt(self, body: bytes) -> BodyExcerpt:
         """How an entry keeps a request or response body (see `BodyExcerpt`)."""
+        if len(body) <= self._excerpts.limit:
+            return BodyExcerpt(body)  # the body itself: nothing shared to guard
         with self._lock:
             return self._excerpts(body)
 
@@ -153,9 +164,11 @@ class SharedJournal(Journal):
         return self._store.incr(self._IDS)
 
     def append(self, entry: JournalEntry) -> None:
-        data = dataclasses.asdict(entry)
-        # Bodies travel as the text the admin API shows (asdict would turn them into dicts of bytes).
+        data = {field.name: getattr(entry, field.name) for field in dataclasses.fields(entry)}
+        # Bodies and headers travel as the admin API shows them.
         data["request_body"], data["response_body"] = str(entry.request_body), str(entry.response_body)
+        data["request_headers"] = _shown(entry.request_headers)
+        data["response_headers"] = _shown(entry.response_headers)
         self._store.push(self._ENTRIES, json.dumps(data, default=str), self._capacity)
 
     def entries(self, where: Callable[[JournalEntry], bool] | None = None) -> list[JournalEntry]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,25 +123,27 @@ class SchemaView:
             return {key: self.coerce(item, self.property(schema, key)) for key, item in value.items()}
         if not isinstance(value, str):
             return value
-        kinds = self.types(schema)
-        if "string" in kinds and not (kinds & {"integer", "number"} and _NUMBER.match(value)):
-            return value
-        if "integer" in kinds and _INTEGER.match(value):
-            return int(value)
-        if "number" in kinds and _NUMBER.match(value):
-            number = float(value)
-            return (
-                int(number)
-                if number.is_integer() and "." not in value and "e" not in value.lower()
-                else number
-            )
-        if "boolean" in kinds and value in ("true", "false"):
-            return value == "true"
-        if "null" in kinds and value in ("", "null"):
-            return None
-        if "array" in kinds and value == "":
-            return []
+        return coerce_text(value, self.types(schema))
+
+
+def coerce_text(value: str, kinds: AbstractSet[str]) -> Any:
+    """One wire string as the value of a schema accepting `kinds` (`SchemaView.types`)."""
+    if "string" in kinds and not (kinds & {"integer", "number"} and _NUMBER.match(value)):
         return value
+    if "integer" in kinds and _INTEGER.match(value):
+        return int(value)
+    if "number" in kinds and _NUMBER.match(value):
+        number = float(value)
+        return (
+            int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
+        )
+    if "boolean" in kinds and value in ("true", "false"):
+        return value == "true"
+    if "null" in kinds and value in ("", "null"):
+        return None
+    if "array" in kinds and value == "":
+        return []
+    return value
 
 
 def _json_type(value: Any) -> str:
@@ -161,7 +164,7 @@ _ABSENT = object()
 def deserialize(
     name: str,
     serialization: Serialization,
-    kinds: set[str],
+    kinds: AbstractSet[str],
     *,
     raw: str | None = None,
     query: Sequence[tuple[str, str]] = (),

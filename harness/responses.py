@@ -57,7 +57,7 @@ class Preference:
     @classmethod
     def parse(cls, header: str | None) -> Preference:
         if not header:
-            return cls()
+            return _NO_PREFERENCE
         values: dict[str, str] = {}
         for part in header.replace(";", ",").split(","):
             key, _, value = part.strip().partition("=")
@@ -74,6 +74,9 @@ class Preference:
             example=values.get("example") or None,
             dynamic=None if dynamic is None else dynamic.lower() in ("true", "1", "yes"),
         )
+
+
+_NO_PREFERENCE = Preference()
 
 
 @dataclass
@@ -101,6 +104,8 @@ class ResponseCatalog:
         self._statuses: dict[str, StatusVariant] = {}
         self._cache: dict[tuple[Any, ...], tuple[int, list[tuple[str, str]], bytes, str]] = {}
         self._lock = threading.Lock()
+        self._default_status: str | None = None
+        self._any_media: dict[str, MediaVariant | None] = {}  # status key -> what `Accept: */*` gets
         st_operation = operation.schemathesis_operation()
         raw_responses = operation.definition.get("responses", {})
         for key, st_response in st_operation.responses.items():
@@ -167,6 +172,11 @@ class ResponseCatalog:
 
     def default_status(self) -> str:
         """The lowest declared 2xx (then 2XX, 3xx, `default`), as Prism picks it."""
+        if self._default_status is None:
+            self._default_status = self._lowest_status()
+        return self._default_status
+
+    def _lowest_status(self) -> str:
         keys = list(self._statuses)
         for prefix in ("2", "3"):
             exact = sorted(key for key in keys if key.startswith(prefix) and key.isdigit())
@@ -216,21 +226,29 @@ class ResponseCatalog:
         if preference.dynamic and dynamic is None:
             dynamic = random.Random()
         cache_key = (key, media.media_type if media else None, preference.example)
-        if dynamic is None and cache_key in self._cache:
-            status_code, headers, body, source = self._cache[cache_key]
-            return MockResponse(code if status_code == -1 else status_code, Headers(headers), body, source)
+        if dynamic is None:
+            cached = self._cache.get(cache_key)
+            if cached is not None:
+                # `code`, not the cached one: `Prefer: code=201` and `code=202` share a `2XX` entry.
+                _, headers, body, source = cached
+                # A copy of the headers: middlewares add to a response's headers (rate limits).
+                return MockResponse(code, Headers.of_pairs(list(headers)), body, source)
         body, source = self._body(media, preference.example, dynamic) if media else (b"", "empty")
         headers = self._headers(variant, media, dynamic)
         if dynamic is None:
             with self._lock:
                 self._cache[cache_key] = (code, headers, body, source)
-        return MockResponse(code, Headers(headers), body, source)
+        return MockResponse(code, Headers.of_pairs(list(headers)), body, source)
 
     def _negotiate(self, variant: StatusVariant, accept: str | None) -> MediaVariant | None:
         if not variant.media:
             return None
         if not accept or accept.strip() in ("*/*", ""):
-            return next((m for m in variant.media if is_json_media_type(m.media_type)), variant.media[0])
+            if variant.key not in self._any_media:
+                self._any_media[variant.key] = next(
+                    (m for m in variant.media if is_json_media_type(m.media_type)), variant.media[0]
+                )
+            return self._any_media[variant.key]
         accepted = parse_accept_header(accept, MIMEAccept)
         best = accepted.best_match([m.media_type for m in variant.media])
         if best is None and any(_is_json_suffix(value) for value, _ in accepted):

@@ -24,8 +24,10 @@ class _Node(Generic[T]):
     static: dict[str, _Node[T]] = field(default_factory=dict)
     # (regex for one templated segment, node), most literal text first
     dynamic: list[tuple[re.Pattern[str], _Node[T]]] = field(default_factory=list)
-    # method -> (template, target)
-    targets: dict[str, tuple[str, T]] = field(default_factory=dict)
+    # method -> (template, target, parameter names in path order)
+    targets: dict[str, tuple[str, T, tuple[str, ...]]] = field(default_factory=dict)
+    # the child of a bare `{param}` segment (also in `dynamic`): any non-empty segment, no regex needed
+    bare: _Node[T] | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,9 @@ def _literal_length(pattern: re.Pattern[str]) -> int:
     return len(re.sub(r"\(\?P<p\d+>\.\+\?\)", "", pattern.pattern)) - 2
 
 
+_BARE = _segment_regex("{x}").pattern  # a segment that is one parameter and nothing else
+
+
 class Router(Generic[T]):
     """Maps (method, template) to targets and matches concrete paths against them."""
 
@@ -95,10 +100,13 @@ class Router(Generic[T]):
                 node.dynamic.append((pattern, child))
                 # More literal characters first; stable, so declaration order breaks ties.
                 node.dynamic.sort(key=lambda entry: -_literal_length(entry[0]))
+                if pattern.pattern == _BARE:
+                    node.bare = child
                 node = child
         if method in node.targets:
             raise DuplicateRoute(method, template, node.targets[method][0])
-        node.targets[method] = (template, target)
+        names = tuple(name for segment in _segments(template) for name in path_template_names(segment))
+        node.targets[method] = (template, target, names)
         self._routes.append((method, template, target))
 
     def match(self, method: str, path: str) -> RouteMatch[T] | RouteMiss:
@@ -109,8 +117,7 @@ class Router(Generic[T]):
             found = self._find(self._root, segments, 0, wanted)
             if found is not None:
                 node, values = found
-                template, target = node.targets[wanted]
-                names = [name for segment in _segments(template) for name in path_template_names(segment)]
+                template, target, names = node.targets[wanted]
                 return RouteMatch(target, template, dict(zip(names, values, strict=True)))
         allowed = {name for node in self._terminals(self._root, segments, 0) for name in node.targets}
         return RouteMiss(allowed=tuple(sorted(allowed)))
@@ -143,6 +150,11 @@ class Router(Generic[T]):
         if not segment:
             return None  # an empty segment never fills a parameter
         for pattern, dynamic_child in node.dynamic:
+            if dynamic_child is node.bare:  # `{param}`: the whole segment, no regex to run
+                found = self._find(dynamic_child, segments, index + 1, method)
+                if found is not None:
+                    return found[0], [unquote(segment), *found[1]]
+                continue
             matched = pattern.match(segment)
             if matched is None:
                 continue

@@ -37,33 +37,26 @@ class SecurityOutcome:
         return self.credentials[0].value if self.credentials else None
 
 
-class _Missing(Exception):
-    pass
+@dataclass(frozen=True)
+class _Plan:
+    """An operation's requirements, resolved once: alternatives of (scheme name, scheme, scopes)."""
+
+    anonymous: bool  # no requirements, or an empty one: credentials are optional
+    alternatives: tuple[tuple[tuple[str, dict[str, Any], tuple[str, ...]], ...], ...]
+    challenges: tuple[str, ...]
 
 
-class _Malformed(Exception):
-    pass
-
-
-def check_security(operation: Operation, request: HttpRequest) -> SecurityOutcome:
+def _plan(operation: Operation) -> _Plan:
     requirements = operation.security
-    if not requirements or any(not requirement for requirement in requirements):
-        # Anonymous access allowed; still report credentials that were sent, for rate limiting.
-        return SecurityOutcome(True, _present_credentials(operation, request, requirements))
     schemes = operation.contract.security_schemes
-    problems: list[str] = []
-    for requirement in requirements:
-        credentials = []
-        try:
-            for name, scopes in requirement.items():
-                scheme = schemes.get(name)
-                if scheme is None:
-                    continue  # an undeclared scheme cannot be checked; the loader warns about it
-                credentials.append(Credential(name, _read(scheme, request), tuple(scopes or ())))
-        except (_Missing, _Malformed) as exc:
-            problems.append(str(exc))
-            continue
-        return SecurityOutcome(True, tuple(credentials))
+    alternatives = tuple(
+        tuple(
+            (name, schemes[name], tuple(scopes or ()))
+            for name, scopes in requirement.items()
+            if name in schemes
+        )
+        for requirement in requirements
+    )
     challenges = tuple(
         dict.fromkeys(
             _challenge(schemes[name], operation.contract.raw)
@@ -72,25 +65,38 @@ def check_security(operation: Operation, request: HttpRequest) -> SecurityOutcom
             if name in schemes
         )
     )
-    return SecurityOutcome(False, (), tuple(dict.fromkeys(problems)), challenges)
+    anonymous = not requirements or any(not requirement for requirement in requirements)
+    return _Plan(anonymous, alternatives, challenges)
 
 
-def _present_credentials(
-    operation: Operation, request: HttpRequest, requirements: list[dict[str, Any]]
-) -> tuple[Credential, ...]:
-    schemes = operation.contract.security_schemes
-    found = []
-    for requirement in requirements:
-        for name in requirement:
-            if name in schemes:
-                try:
-                    found.append(Credential(name, _read(schemes[name], request)))
-                except (_Missing, _Malformed):
-                    continue
-    return tuple(found)
+def check_security(operation: Operation, request: HttpRequest) -> SecurityOutcome:
+    # An undeclared scheme cannot be checked (the loader warns about it): the plan leaves it out.
+    plan: _Plan = operation.memoized("security", _plan)
+    if plan.anonymous:
+        # Anonymous access allowed; still report credentials that were sent, for rate limiting.
+        found = []
+        for requirement in plan.alternatives:
+            for name, scheme, _ in requirement:
+                value, problem = _read(scheme, request)
+                if problem is None:
+                    found.append(Credential(name, value))
+        return SecurityOutcome(True, tuple(found))
+    problems: list[str] = []
+    for requirement in plan.alternatives:
+        credentials = []
+        for name, scheme, scopes in requirement:
+            value, problem = _read(scheme, request)
+            if problem is not None:
+                problems.append(problem)
+                break
+            credentials.append(Credential(name, value, scopes))
+        else:
+            return SecurityOutcome(True, tuple(credentials))
+    return SecurityOutcome(False, (), tuple(dict.fromkeys(problems)), plan.challenges)
 
 
-def _read(scheme: dict[str, Any], request: HttpRequest) -> str:
+def _read(scheme: dict[str, Any], request: HttpRequest) -> tuple[str, str | None]:
+    """(the credential, None), or ("", what is missing or malformed)."""
     kind = scheme.get("type")
     if kind == "apiKey":
         name, where = scheme.get("name", ""), scheme.get("in", "header")
@@ -101,44 +107,44 @@ def _read(scheme: dict[str, Any], request: HttpRequest) -> str:
         else:
             value = request.headers.get(name)
         if value is None:
-            raise _Missing(f"missing API key: the {where} {name!r} is required")
+            return "", f"missing API key: the {where} {name!r} is required"
         if not value.strip():
-            raise _Malformed(f"empty API key in the {where} {name!r}")
-        return value.strip()
+            return "", f"empty API key in the {where} {name!r}"
+        return value.strip(), None
     if kind == "basic" or (kind == "http" and str(scheme.get("scheme", "")).lower() == "basic"):
         return _basic(request)
     if kind == "http":
         return _authorization(request, str(scheme.get("scheme", "bearer")))
     if kind in ("oauth2", "openIdConnect"):
         return _authorization(request, "bearer")
-    return "mutual-tls"  # mutualTLS happens below HTTP; nothing to check here
+    return "mutual-tls", None  # mutualTLS happens below HTTP; nothing to check here
 
 
-def _authorization(request: HttpRequest, expected: str) -> str:
+def _authorization(request: HttpRequest, expected: str) -> tuple[str, str | None]:
     header = request.headers.get("Authorization")
     if header is None:
-        raise _Missing(
-            f"missing credentials: an 'Authorization: {expected.capitalize()} …' header is required"
-        )
+        return "", f"missing credentials: an 'Authorization: {expected.capitalize()} …' header is required"
     kind, _, value = header.strip().partition(" ")
     if kind.lower() != expected.lower() or not value.strip() or " " in value.strip():
-        raise _Malformed(
+        return "", (
             f"malformed Authorization header: expected '{expected.capitalize()} <credentials>', "
             f"got {kind or '(empty)'!r} …"
         )
-    return value.strip()
+    return value.strip(), None
 
 
-def _basic(request: HttpRequest) -> str:
-    encoded = _authorization(request, "basic")
+def _basic(request: HttpRequest) -> tuple[str, str | None]:
+    encoded, problem = _authorization(request, "basic")
+    if problem is not None:
+        return "", problem
     try:
         decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise _Malformed("malformed Basic credentials: not base64 of 'user:password'") from None
+        return "", "malformed Basic credentials: not base64 of 'user:password'"
     user, colon, _ = decoded.partition(":")
     if not colon:
-        raise _Malformed("malformed Basic credentials: 'user:password' has no colon")
-    return user
+        return "", "malformed Basic credentials: 'user:password' has no colon"
+    return user, None
 
 
 def _challenge(scheme: dict[str, Any], raw: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness.http import HttpRequest
-from harness.parameters import ABSENT, SchemaView, Serialization, deserialize, nest_form_fields
+from harness.parameters import ABSENT, SchemaView, Serialization, coerce_text, deserialize, nest_form_fields
 
 if TYPE_CHECKING:
     from harness.contracts import Operation
@@ -122,6 +122,8 @@ class RequestValidator:
         self.parameters = parameters
         self.bodies = bodies
         self.body_required = body_required
+        self._reads_query = any(rule.location == "query" for rule in parameters)
+        self._reads_cookies = any(rule.location == "cookie" for rule in parameters)
         # Parts of the contract too broken to check (e.g. `type: int`): left unchecked, reported here.
         self.contract_problems = contract_problems or []
 
@@ -165,8 +167,8 @@ class RequestValidator:
 
     def validate(self, request: HttpRequest, path_parameters: dict[str, str]) -> ValidationResult:
         result = ValidationResult()
-        query = request.query
-        cookies = request.cookies if any(rule.location == "cookie" for rule in self.parameters) else {}
+        query = request.query if self._reads_query else []
+        cookies = request.cookies if self._reads_cookies else {}
         for rule in self.parameters:
             raw: str | None = None
             if rule.location == "path":
@@ -175,23 +177,32 @@ class RequestValidator:
                 raw = request.headers.get(rule.name)
             elif rule.location == "cookie":
                 raw = cookies.get(rule.name)
-            value = deserialize(rule.name, rule.serialization, set(rule.kinds), raw=raw, query=query)
-            location = f"{rule.location}/{rule.name}"
+            value = deserialize(rule.name, rule.serialization, rule.kinds, raw=raw, query=query)
             if value is ABSENT:
                 if rule.required:
                     result.violations.append(
-                        Violation(location, "required", f"required {rule.location} parameter is missing")
+                        Violation(
+                            f"{rule.location}/{rule.name}",
+                            "required",
+                            f"required {rule.location} parameter is missing",
+                        )
                     )
                 continue
-            value = SchemaView(rule.schema).coerce(value, rule.schema)
-            result.violations.extend(schema_violations(rule.validator, value, location))
-        self._validate_body(request, result)
+            # A plain string needs only the top-level types, already known (`rule.kinds`).
+            if isinstance(value, str):
+                value = coerce_text(value, rule.kinds)
+            else:
+                value = SchemaView(rule.schema).coerce(value, rule.schema)
+            if rule.validator is not None and not rule.validator.is_valid(value):
+                result.violations.extend(
+                    schema_violations(rule.validator, value, f"{rule.location}/{rule.name}")
+                )
+        if self.bodies:
+            self._validate_body(request, result)
         return result
 
     def _validate_body(self, request: HttpRequest, result: ValidationResult) -> None:
-        has_body = bool(request.body) or ("Content-Length" in request.headers and request.body != b"")
-        if not self.bodies:
-            return
+        has_body = bool(request.body)
         if not has_body:
             if self.body_required:
                 result.violations.append(Violation("body", "required", "the request body is required"))

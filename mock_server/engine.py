@@ -154,6 +154,10 @@ def default_pipeline(engine: MockEngine) -> list[Middleware]:
     return pipeline
 
 
+def _bind(middleware: Middleware, call_next: Next) -> Next:
+    return lambda exchange: middleware(exchange, call_next)
+
+
 class MockEngine:
     """Routes, runs the middleware chain and journals every exchange."""
 
@@ -211,7 +215,7 @@ class MockEngine:
     def handle(self, request: HttpRequest) -> MockResponse:
         started = time.perf_counter()
         exchange = self.route(request)
-        response = self._run(exchange, 0)
+        response = self._chain(exchange)
         if self.settings.validate and exchange.operation is not None and not exchange.validated:
             # Something answered before validation (a fault, a replayed recording): the journal
             # still says whether the request kept the contract.
@@ -219,10 +223,19 @@ class MockEngine:
         self._record(exchange, response, (time.perf_counter() - started) * 1000)
         return response
 
-    def _run(self, exchange: Exchange, index: int) -> MockResponse:
-        if index < len(self.middlewares):
-            return self.middlewares[index](exchange, lambda ex: self._run(ex, index + 1))
-        return self.respond(exchange)
+    @property
+    def middlewares(self) -> tuple[Middleware, ...]:
+        """The pipeline, outermost first (a tuple: assign a new sequence to change it)."""
+        return self._middlewares
+
+    @middlewares.setter
+    def middlewares(self, middlewares: Sequence[Middleware]) -> None:
+        self._middlewares = tuple(middlewares)
+        # Composed once, so a request makes no closures on its way through the chain.
+        chain: Next = lambda exchange: self.respond(exchange)  # noqa: E731 (late-bound: respond may be replaced)
+        for middleware in reversed(self._middlewares):
+            chain = _bind(middleware, chain)
+        self._chain = chain
 
     def respond(self, exchange: Exchange) -> MockResponse:
         """The innermost step: answer from the contract."""
@@ -270,7 +283,9 @@ class MockEngine:
     def _record(self, exchange: Exchange, response: MockResponse, duration_ms: float) -> None:
         request = exchange.request
         operation = exchange.operation
-        notes = {key: value for key, value in exchange.notes.items() if key != "parsed_body"}
+        notes = exchange.notes
+        if "parsed_body" in notes:
+            notes = {key: value for key, value in notes.items() if key != "parsed_body"}
         self.journal.append(
             JournalEntry(
                 id=self.journal.next_id(),
@@ -278,13 +293,14 @@ class MockEngine:
                 method=request.method,
                 path=request.path,
                 query=request.query_string,
-                request_headers=request.headers.as_dict(),
+                # The Headers themselves (made into dicts when shown): nothing changes them from here.
+                request_headers=request.headers,
                 request_body=self.journal.excerpt(request.body),
                 contract=operation.contract.name if operation else None,
                 operation=operation.name if operation else None,
                 violations=[violation.as_dict() for violation in exchange.violations],
                 status=response.status,
-                response_headers=response.headers.as_dict(),
+                response_headers=response.headers,
                 response_body=self.journal.excerpt(response.body),
                 source=response.source,
                 duration_ms=duration_ms,

@@ -34,6 +34,8 @@ class ServedResponses:
             self._queue.append(_Queued(operation, response, times))
 
     def take(self, operation: str, label: str) -> MockResponse | None:
+        if not self._queue:
+            return None  # the common case, without the lock: a push racing this request missed it anyway
         with self._lock:
             for entry in self._queue:
                 if entry.operation in (operation, label):
