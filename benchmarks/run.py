@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import gzip
 import importlib.metadata
+import itertools
 import os
 import platform
 import shutil
@@ -519,7 +520,7 @@ def measure_stage_costs(calls: int) -> list[tuple[str, float]]:
         wsgi_module.wsgi_response = original_response  # type: ignore[assignment]
         engine.reset()
     us = best
-    own = {name: us[name] - us[inner] for name, inner in zip(chain, chain[1:], strict=False)}
+    own = {name: us[name] - us[inner] for name, inner in itertools.pairwise(chain)}
     own["respond"] = us["respond"]
     labels = {
         "InjectFaults": "fault rules (none set)",

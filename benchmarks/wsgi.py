@@ -39,12 +39,15 @@ def mock_app(spec: str | None = None) -> Flask:
 
 
 def serve_werkzeug(app: Flask, port: int) -> None:
-    """Serve `app` exactly as `harness mock` does: werkzeug's threaded server, no access log."""
+    """Serve `app` exactly as `harness mock` does: werkzeug's threaded server with the mock's request
+    handler (keep-alive), no access log."""
     import logging
 
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    from harness.live import AppHeadersHandler
+
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=AppHeadersHandler)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
         server.serve_forever()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import signal
@@ -14,25 +15,18 @@ import pytest
 import requests
 
 from harness import serve_mock
-from tests.conftest import GITHUB, ROOT, TODO
+from tests.conftest import GITHUB, ROOT, TODO, corpus_path
 
 
 @pytest.fixture
 def cli_mock():
     """`python -m harness mock` as a user runs it, on a free port."""
+    yield from run_cli(str(TODO), str(GITHUB), "--mount", "github=/gh")
+
+
+def run_cli(*arguments):
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "mock",
-            str(TODO),
-            str(GITHUB),
-            "--port",
-            "0",
-            "--mount",
-            "github=/gh",
-        ],
+        [sys.executable, "-m", "harness", "mock", *arguments, "--port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -146,3 +140,24 @@ def test_examples_github_client_works_against_the_mock():
             client.get_user("nobody")
         assert raised.value.status == 404
     session.close()
+
+
+@pytest.mark.corpus
+def test_cli_keeps_connections_alive_and_passes_petstores_api_key_header():
+    petstore = corpus_path("specs", "petstore", "openapi.yaml")
+    cli = run_cli(str(petstore))
+    url, _ = next(cli)
+    try:
+        port = int(url.rsplit(":", 1)[1])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        answers = []
+        for _ in range(2):
+            # `api_key` has an underscore: werkzeug's own handler would drop it (401)
+            connection.request("GET", "/api/v3/store/inventory", headers={"api_key": "x"})
+            response = connection.getresponse()
+            answers.append((response.status, response.getheader("Connection"), response.read()))
+            assert connection.sock is not None  # still open: the same connection serves the next one
+        assert [(status, connection_header) for status, connection_header, _ in answers] == [(200, None)] * 2
+        connection.close()
+    finally:
+        next(cli, None)
