@@ -384,10 +384,17 @@ def bench_spec_server(
 
 def bench_github_mock(settings: Settings, load: LoadGenerator) -> ServerResult:
     log("GitHub spec: `harness mock` start-up, throughput, peak memory")
+    # GitHub's spec declares X-RateLimit-* headers, so the mock limits callers to 60 requests an hour
+    # by default, as GitHub does; Prism does not limit, and a load run needs every answer to be 2xx.
+    unlimited = WORK / "github-rate-limits-off.yaml"
+    unlimited.write_text(f"{GITHUB.name.split('.')[0]}: false\n")
     return bench_spec_server(
         "mock, GitHub spec",
         SERVER_LABELS["werkzeug"],
-        lambda port: [sys.executable, "-m", "harness", "mock", str(GITHUB), "--port", str(port)],
+        lambda port: [
+            *(sys.executable, "-m", "harness", "mock", str(GITHUB), "--port", str(port)),
+            *("--rate-limits", str(unlimited)),
+        ],
         settings,
         load,
         startups=settings.startups,

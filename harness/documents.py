@@ -59,12 +59,18 @@ def read_document(path: str | Path) -> Document:
         raise ContractError(ContractErrorKind.NOT_FOUND, source, "is a directory, not a file") from None
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
-    return parse_document(data, source)
+    # Decoded here so the bytes are gone while the text is parsed: GitHub's spec is 12 MB of bytes,
+    # and 50 MB of text (one emoji makes it 4 bytes a character), and the parse is the peak of
+    # the mock's memory.
+    text = data.decode("utf-8-sig")
+    del data
+    return parse_document(text, source)
 
 
 def parse_document(data: bytes | str, source: str) -> Document:
     """Parse document text (JSON or YAML) and check it; `source` names it in errors."""
     text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+    del data  # the text alone is what the parser needs
     raw = _parse_text(text, source)
     if not isinstance(raw, dict):
         raise ContractError(
@@ -230,8 +236,38 @@ def resolve_pointer(raw: Any, pointer: str) -> Any:
     return node
 
 
+_CONTAINERS = (dict, list)
+
+
+def _references(raw: Any) -> set[str]:
+    """Every `$ref` string in the document (a walk that builds no pointers: GitHub's spec has 1.6M
+    nodes, and `iter_references` spends most of its time naming them)."""
+    found: set[str] = set()
+    stack = [raw] if isinstance(raw, dict | list) else []
+    pop, push = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                found.add(ref)
+            push([value for value in node.values() if isinstance(value, _CONTAINERS)])
+        else:
+            push([value for value in node if isinstance(value, _CONTAINERS)])
+    return found
+
+
 def check_references(raw: dict[str, Any], source: str) -> None:
     """Every local `$ref` must resolve; remote ones are refused up front with a fix."""
+    try:
+        for ref in _references(raw):
+            if not ref.startswith("#"):
+                break
+            resolve_pointer(raw, ref[1:])
+        else:
+            return  # the usual case; otherwise the walk below names where the first bad one is
+    except KeyError:
+        pass
     resolved: set[str] = set()
     for pointer, ref in iter_references(raw):
         if ref in resolved:

@@ -120,3 +120,57 @@ def test_base_path_comes_from_servers_or_base_path(tmp_path):
     swagger = tmp_path / "b.json"
     swagger.write_text(json.dumps({"swagger": "2.0", "info": {}, "basePath": "/api/", "paths": {}}))
     assert load_contract(swagger).base_path == "/api"
+
+
+# -- reading large documents ----------------------------------------------------------------------
+
+
+def test_a_document_is_parsed_from_its_text_once_its_bytes_are_released(tmp_path, monkeypatch):
+    # GitHub's spec: 12 MB of bytes, 50 MB of text; holding both while parsing made the peak
+    import gc
+    import weakref
+
+    import harness.documents as documents
+
+    path = tmp_path / "api.json"
+    path.write_bytes(document(info={"title": "emoji 🫶", "version": "1"}).encode())
+    held = []
+    original_read_bytes = type(path).read_bytes
+
+    class Tracked(bytearray):  # bytes cannot be weakly referenced; a bytearray reads the same
+        pass
+
+    def read_bytes(self):
+        data = Tracked(original_read_bytes(self))
+        held.append(weakref.ref(data))
+        return data
+
+    def parse_text(text, source):
+        gc.collect()
+        assert held[0]() is None, "the file's bytes are still alive while the text is parsed"
+        return json.loads(text)
+
+    monkeypatch.setattr(type(path), "read_bytes", read_bytes)
+    monkeypatch.setattr(documents, "_parse_text", parse_text)
+    assert read_document(path).raw["info"]["title"] == "emoji 🫶"
+
+
+def test_invalid_json_keeps_the_stdlib_message(tmp_path):
+    with pytest.raises(ContractError, match=r"invalid JSON at line 1, column 2: Expecting property name"):
+        parse_document(b"{,}", "api.json")
+
+
+def test_a_broken_reference_among_many_is_named_with_its_pointer():
+    schemas = {f"S{index}": {"type": "string"} for index in range(50)}
+    paths = {
+        f"/p{index}": {"get": {"responses": {"200": {"$ref": "#/components/responses/Ok"}}}}
+        for index in range(50)
+    }
+    paths["/p7"]["get"]["responses"]["404"] = {"$ref": "#/components/responses/Gone"}
+    text = document(paths=paths, components={"schemas": schemas, "responses": {"Ok": {"description": "ok"}}})
+    with pytest.raises(ContractError) as raised:
+        parse_document(text, "api.json")
+    assert raised.value.kind is ContractErrorKind.BROKEN_REFERENCE
+    assert "#/paths/~1p7/get/responses/404: $ref '#/components/responses/Gone' does not resolve" in str(
+        raised.value
+    )

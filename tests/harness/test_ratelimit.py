@@ -128,3 +128,19 @@ def test_limiter_counts_per_caller_and_reports_true_headers():
 def test_authenticated_callers_can_get_a_higher_limit():
     policy = RateLimitPolicy(limit=60, authenticated_limit=5000)
     assert policy.limit_for(authenticated=True) == 5000 and policy.limit_for(authenticated=False) == 60
+
+
+def test_declared_rate_limit_headers_are_looked_for_once_per_contract(monkeypatch):
+    # Scanning every response of the document for each operation cost GitHub's spec 3 s of start-up.
+    import harness.ratelimit as ratelimit
+
+    calls = []
+    original = ratelimit._declared_header_style
+    monkeypatch.setattr(
+        ratelimit, "_declared_header_style", lambda contract: calls.append(contract) or original(contract)
+    )
+    contracts = ContractSet([load_contract(TODO), load_contract(GITHUB)])
+    limits = RateLimits(contracts)
+    assert len(calls) == 2
+    assert limits.policy(contracts.find_operation("repos/get")) is not None
+    assert limits.policy(contracts.find_operation("listTasks")) is None
