@@ -5,6 +5,7 @@ The public API is what `__all__` lists; other modules are internal.
 
 from __future__ import annotations
 
+from harness.contract_tests import contract_state_machine, contract_tests
 from harness.contracts import Contract, ContractSet, Operation, load_contract
 from harness.errors import (
     ConfigurationError,
@@ -31,6 +32,8 @@ __all__ = [
     "Operation",
     "RunningMock",
     "Violation",
+    "contract_state_machine",
+    "contract_tests",
     "load_contract",
     "serve_mock",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from harness.cli.mock import mock
+from harness.cli.verify import verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -17,3 +18,4 @@ def main() -> None:
 
 
 main.add_command(mock)
+main.add_command(verify)
