@@ -5,6 +5,7 @@ The public API is what `__all__` lists; other modules are internal.
 
 from __future__ import annotations
 
+from harness.client_checks import ClientCheckFailure, check_client, responses_for
 from harness.contract_tests import contract_state_machine, contract_tests
 from harness.contracts import Contract, ContractSet, Operation, load_contract
 from harness.errors import (
@@ -16,15 +17,18 @@ from harness.errors import (
 )
 from harness.http import Headers, HttpRequest, MockResponse
 from harness.mock import RunningMock, serve_mock
+from harness.strategies import GeneratedResponse
 from harness.validation import Violation
 
 __all__ = [
+    "ClientCheckFailure",
     "ConfigurationError",
     "Contract",
     "ContractError",
     "ContractErrorKind",
     "ContractNotFound",
     "ContractSet",
+    "GeneratedResponse",
     "HarnessError",
     "Headers",
     "HttpRequest",
@@ -32,8 +36,10 @@ __all__ = [
     "Operation",
     "RunningMock",
     "Violation",
+    "check_client",
     "contract_state_machine",
     "contract_tests",
     "load_contract",
+    "responses_for",
     "serve_mock",
 ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from harness.http import MockResponse
 from harness.live import LiveServer
+from harness.strategies import GeneratedResponse
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -32,13 +35,74 @@ class RunningMock:
 
         return engine_of(self.app)
 
-    def reset(self) -> None:
-        self.engine.reset()
+    def reset(self, *, journal: bool = True) -> None:
+        """Back to the state at start; `journal=False` keeps the journal (per-example resets)."""
+        self.engine.reset(journal=journal)
+
+    def serve(
+        self, response: GeneratedResponse | MockResponse, *, operation: str | None = None, times: int = 1
+    ) -> None:
+        """Answer the next `times` requests to `operation` with `response` (a drawn response knows
+        its operation)."""
+        from harness.errors import ConfigurationError
+
+        if isinstance(response, GeneratedResponse):
+            operation = operation or response.operation
+            response = response.to_mock_response()
+        if operation is None or self.engine.contracts.find_operation(operation) is None:
+            names = ", ".join(op.name for op in self.engine.contracts.operations)
+            raise ConfigurationError(
+                f"serve() needs the operation it answers; got {operation!r}; known: {names}"
+            )
+        assert self.engine.served is not None, "this mock was built without the served-responses middleware"
+        self.engine.served.push(operation, response, times)
+
+    @contextmanager
+    def serving(self, response: GeneratedResponse, *, operation: str | None = None) -> Iterator[None]:
+        """For one hypothesis example: reset state (keeping the journal), serve `response` to the next
+        request, and check on exit that the client did make that request."""
+        self.reset(journal=False)
+        self.serve(response, operation=operation)
+        served = self.engine.served
+        assert served is not None
+        try:
+            yield
+        finally:
+            pending = served.pending()
+            served.clear()
+        if pending:
+            raise AssertionError(
+                f"the client never requested {pending[0]['operation']}, so the served response went unused"
+            )
 
     def journal(self, operation: str | None = None) -> list[dict[str, Any]]:
         """The exchanges so far, as the admin API shows them; `operation` filters by name."""
         entries = self.engine.journal.entries(lambda entry: operation is None or entry.operation == operation)
         return [entry.as_dict() for entry in entries]
+
+    def contract_problems(self, since: int = 0) -> list[str]:
+        """Requests (journal entries after id `since`) that broke the contract or matched no operation."""
+        problems = []
+        for entry in self.engine.journal.entries(lambda entry: entry.id > since):
+            request = f"{entry.method} {entry.path}" + (f"?{entry.query}" if entry.query else "")
+            if entry.operation is None and entry.source in ("problem", ""):
+                problems.append(f"{request}: matched no operation of the contract ({entry.status})")
+            for violation in entry.violations:
+                shown = violation.get("value")
+                # jsonschema messages usually start with the value already
+                value = (
+                    f" (got {shown})" if shown is not None and shown[:20] not in violation["message"] else ""
+                )
+                problems.append(
+                    f"{request} [{entry.operation}]: {violation['location']}: {violation['message']} "
+                    f"[{violation['rule']}]{value}"
+                )
+        return problems
+
+    @property
+    def last_journal_id(self) -> int:
+        entries = self.engine.journal.entries()
+        return entries[-1].id if entries else 0
 
     def violations(self) -> list[dict[str, Any]]:
         """Every contract violation the mock saw in requests, with the request that made it."""

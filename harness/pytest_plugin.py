@@ -68,8 +68,30 @@ def harness_mock_server(request: pytest.FixtureRequest) -> Iterator[RunningMock]
         yield running
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "harness_allow_violations: the harness_mock fixture does not fail the test when the code under "
+        "test sent requests that break the contract or match no operation",
+    )
+
+
 @pytest.fixture
-def harness_mock(harness_mock_server: RunningMock) -> RunningMock:
-    """The session's mock server, reset (journal and state) before this test."""
+def harness_mock(harness_mock_server: RunningMock, request: pytest.FixtureRequest) -> Iterator[RunningMock]:
+    """The session's mock server, reset (journal and state) before this test.
+
+    At teardown the test fails if the code under test sent a request that broke the contract or
+    matched no operation, listing each one; `@pytest.mark.harness_allow_violations` opts out.
+    """
     harness_mock_server.reset()
-    return harness_mock_server
+    yield harness_mock_server
+    if request.node.get_closest_marker("harness_allow_violations") is not None:
+        return
+    problems = harness_mock_server.contract_problems()
+    if problems:
+        listing = "\n".join(f"  - {problem}" for problem in problems)
+        pytest.fail(
+            f"requests sent to the mock broke the contract:\n{listing}\n"
+            "(mark the test with @pytest.mark.harness_allow_violations if that is intended)",
+            pytrace=False,
+        )

@@ -72,7 +72,7 @@ def schema_violations(validator: Any, instance: Any, location: str) -> list[Viol
         if missing is not None:  # point at the missing field itself, not at its parent object
             path = f"{path}/{missing}" if path else str(missing)
         value = None if missing is not None else excerpt(error.instance)
-        message = error.message
+        message = _short_message(error.message, error.instance)
         if rule == "not" and message.startswith("{} is not allowed"):
             # schemathesis turns readOnly (in requests) and writeOnly (in responses) fields into `not: {}`
             rule, message = (
@@ -81,6 +81,14 @@ def schema_violations(validator: Any, instance: Any, location: str) -> list[Viol
             )
         found.append(Violation(f"{location}/{path}" if path else location, rule, message, value))
     return found
+
+
+def _short_message(message: str, instance: Any) -> str:
+    """jsonschema-rs starts messages with the whole offending value; keep an excerpt of it."""
+    rendered = json.dumps(instance, ensure_ascii=False, separators=(",", ":"))
+    if len(rendered) > _EXCERPT and message.startswith(rendered):
+        return excerpt(instance) + message[len(rendered) :]
+    return message
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 from urllib.parse import quote
@@ -10,6 +11,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from harness.http import Headers, HttpRequest, MockResponse
 from mock_server.engine import MockEngine
+from mock_server.problems import problem
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 ADMIN_PREFIX = "/__harness"
@@ -56,6 +58,52 @@ def journal() -> Any:
 def reset() -> Any:
     _engine().reset()
     return jsonify(status="reset")
+
+
+@admin.route("/responses", methods=["GET", "POST", "DELETE"])
+def served_responses() -> Any:
+    """Queue a response for the next request(s) to an operation (any HTTP client can drive this)."""
+    engine = _engine()
+    served = engine.served
+    if served is None:
+        return _admin_problem(409, "This mock does not serve queued responses", "it was built without them")
+    if request.method == "GET":
+        return jsonify(responses=served.pending())
+    if request.method == "DELETE":
+        served.clear()
+        return jsonify(status="cleared")
+    spec = request.get_json(silent=True)
+    if not isinstance(spec, dict):
+        return _admin_problem(
+            400, "Expected a JSON object", 'e.g. {"operation": "getTask", "status": 200, "json": {...}}'
+        )
+    operation = engine.contracts.find_operation(str(spec.get("operation", "")))
+    if operation is None:
+        known = [op.name for op in engine.contracts.operations]
+        return _admin_problem(
+            422,
+            "Unknown operation",
+            f"no operation {spec.get('operation')!r}; known: {', '.join(known)}",
+            known=known,
+        )
+    status = spec.get("status", 200)
+    times = spec.get("times", 1)
+    if not isinstance(status, int) or not 100 <= status <= 599 or not isinstance(times, int) or times < 1:
+        return _admin_problem(
+            422, "Invalid response", "`status` must be 100-599 and `times` a positive integer"
+        )
+    headers = Headers(spec.get("headers", {}))
+    if "json" in spec:
+        body = json.dumps(spec["json"]).encode("utf-8")
+        headers.setdefault("Content-Type", "application/json")
+    else:
+        body = str(spec.get("body", "")).encode("utf-8")
+    served.push(operation.name, MockResponse(status, headers, body, "served"), times)
+    return jsonify(queued=served.pending()), 201
+
+
+def _admin_problem(status: int, title: str, detail: str, **extra: Any) -> Response:
+    return to_flask_response(problem(status, title, detail, **extra))
 
 
 def to_http_request() -> HttpRequest:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from harness.compiled import compiled
 from harness.contracts import ContractSet, Operation
@@ -25,6 +25,9 @@ from harness.routing import RouteMatch, RouteMiss
 from harness.security import SecurityOutcome, check_security
 from harness.validation import Violation
 from mock_server.problems import problem
+
+if TYPE_CHECKING:
+    from mock_server.served import ServedResponses
 
 
 @dataclass
@@ -113,9 +116,14 @@ def _declared_or_problem(operation: Operation, status: int, title: str, detail: 
 
 def default_pipeline(engine: MockEngine) -> list[Middleware]:
     """The middlewares in the order a request meets them; each may answer before the next."""
+    from mock_server.served import ServedResponses
+
     pipeline: list[Middleware] = [check_credentials]
     if engine.settings.validate:
         pipeline.append(validate_request)
+    engine.served = ServedResponses()
+    engine.on_reset(engine.served.clear)
+    pipeline.append(engine.served)  # last: a served response still meets the checks above
     return pipeline
 
 
@@ -132,6 +140,7 @@ class MockEngine:
         self.settings = settings or MockSettings()
         self.journal = Journal(self.settings.journal_size)
         self._reset_hooks: list[Callable[[], None]] = []
+        self.served: ServedResponses | None = None
         self._draws = 0
         self._draw_lock = threading.Lock()
         self.started = time.time()
@@ -140,9 +149,14 @@ class MockEngine:
     def on_reset(self, hook: Callable[[], None]) -> None:
         self._reset_hooks.append(hook)
 
-    def reset(self) -> None:
-        """Back to the state at start: empty journal, generators rewound, extensions reset."""
-        self.journal.clear()
+    def reset(self, *, journal: bool = True) -> None:
+        """Back to the state at start: empty journal, generators rewound, extensions reset.
+
+        `journal=False` keeps the journal: a property test resets state for every example but
+        still checks, at the end, every request the client sent.
+        """
+        if journal:
+            self.journal.clear()
         with self._draw_lock:
             self._draws = 0
         for hook in self._reset_hooks:
