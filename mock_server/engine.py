@@ -25,6 +25,7 @@ from harness.routing import RouteMatch, RouteMiss
 from harness.security import SecurityOutcome, check_security
 from harness.validation import Violation
 from mock_server.problems import problem
+from mock_server.rejections import reject
 
 if TYPE_CHECKING:
     from mock_server.served import ServedResponses
@@ -82,7 +83,7 @@ def check_credentials(exchange: Exchange, call_next: Next) -> MockResponse:
 
 
 def validate_request(exchange: Exchange, call_next: Next) -> MockResponse:
-    """422 (400 unparsable, 415 wrong media type) listing every violation of the contract."""
+    """The contract's own error response (see `mock_server.rejections`), violations in a header."""
     operation = exchange.operation
     if operation is None:
         return call_next(exchange)
@@ -94,13 +95,7 @@ def validate_request(exchange: Exchange, call_next: Next) -> MockResponse:
     if result.ok:
         return call_next(exchange)
     exchange.violations.extend(result.violations)
-    return problem(
-        result.status,
-        "Request does not match the contract",
-        f"{len(result.violations)} violation(s) of {operation.name}",
-        operation=operation.name,
-        violations=[violation.as_dict() for violation in result.violations],
-    )
+    return reject(operation, result.status, result.violations)
 
 
 def _declared_or_problem(operation: Operation, status: int, title: str, detail: str) -> MockResponse:
