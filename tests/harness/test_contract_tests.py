@@ -18,21 +18,33 @@ def pytester(pytester, monkeypatch):
     return pytester
 
 
-def test_one_line_turns_the_contract_into_one_test_per_operation(pytester):
+def test_one_line_turns_the_contract_into_tests_against_an_app_or_a_url(pytester):
+    from examples.todo_server import create_app
+    from harness.live import LiveServer
+
     pytester.makepyfile(
         test_todo_contract=f"""
 from harness import contract_state_machine, contract_tests
 
-test_todo_api = contract_tests({str(TODO)!r}, app="examples.todo_server:app", max_examples=10)
+test_todo_api = contract_tests({str(TODO)!r}, app="examples.todo_server:app", max_examples=5)
 test_buggy_api = contract_tests({str(TODO)!r}, app="tests.checks.buggy_todo_server:app", max_examples=10)
 TestBuggyWorkflows = contract_state_machine(
     {str(TODO)!r}, app="tests.checks.buggy_todo_server:app", max_examples=30, seed=1
 )
 """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "-rf")
+    with LiveServer(create_app()) as server:
+        pytester.makepyfile(
+            test_remote=f"""
+from harness import contract_tests
 
-    result.assert_outcomes(passed=8, failed=3)
+test_listing = contract_tests({str(TODO)!r}, url={server.url!r}, include=["listTasks"], max_examples=5)
+"""
+        )
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "-rf")
+
+    # One item per operation: 5 for the example server (all pass), 5 for the buggy one, 1 remote.
+    result.assert_outcomes(passed=9, failed=3)
     result.stdout.fnmatch_lines_random(
         [
             "FAILED test_todo_contract.py::test_buggy_api[[]POST /tasks/[]]*",
@@ -41,22 +53,6 @@ TestBuggyWorkflows = contract_state_machine(
         ]
     )
     assert "Deleted resource still available" in result.stdout.str()
-
-
-def test_a_live_url_and_an_include_filter(pytester):
-    from examples.todo_server import create_app
-    from harness.live import LiveServer
-
-    with LiveServer(create_app()) as server:
-        pytester.makepyfile(
-            test_remote=f"""
-from harness import contract_tests
-
-test_todo_api = contract_tests({str(TODO)!r}, url={server.url!r}, include=["tasks"], max_examples=5)
-"""
-        )
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
-    result.assert_outcomes(passed=5)
 
 
 @pytest.mark.parametrize(
