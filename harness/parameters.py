@@ -140,6 +140,9 @@ class SchemaView:
             return None
         if "array" in kinds and value == "":
             return []
+        if "array" in kinds and "string" not in kinds:
+            # A form field sent once is an array of one (`tags=a`, not only `tags=a&tags=b`).
+            return [self.coerce(value, self.items(schema))]
         return value
 
 
