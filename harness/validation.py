@@ -297,6 +297,7 @@ def _parse_multipart(request: HttpRequest) -> dict[str, Any]:
     for name, storage in _multi_items(files):
         # Files are binary strings to JSON Schema (`format: binary`); their bytes are not inspected.
         fields[name] = storage.filename or name
+        storage.close()  # large uploads are spooled to a temporary file
     return fields
 
 

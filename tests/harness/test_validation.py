@@ -195,3 +195,24 @@ def test_form_arrays_as_clients_encode_them(tmp_path, body, status):
     response = client.post("/pets", data=body, content_type="application/x-www-form-urlencoded")
 
     assert response.status_code == status, response.headers.get("X-Harness-Violations")
+
+
+def test_a_large_multipart_upload_leaves_no_temporary_file_open(tmp_path):
+    import gc
+
+    import requests
+
+    from harness import serve_mock
+
+    spec = json.loads(
+        json.dumps(FORM_SPEC).replace("application/x-www-form-urlencoded", "multipart/form-data")
+    )
+    path = tmp_path / "pets.json"
+    path.write_text(json.dumps(spec))
+    upload = {"photoUrls": ("rex.png", b"\x89PNG" + b"\0" * 600_000, "image/png")}
+
+    with serve_mock(path) as mock:
+        response = requests.post(f"{mock.url}/pets", data={"name": "Rex"}, files=upload, timeout=10)
+    gc.collect()  # an unclosed spooled upload would be reported here (ResourceWarning -> error)
+
+    assert response.status_code == 200, response.headers.get("X-Harness-Violations")
