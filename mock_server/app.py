@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from werkzeug.routing import PathConverter
 
 from harness.http import Headers, HttpRequest, MockResponse
 from mock_server.engine import MockEngine
@@ -144,5 +145,13 @@ def build_flask_app(engine: MockEngine) -> Flask:
     app.add_url_rule(
         "/", "mock", mock_view, defaults={"path": ""}, methods=METHODS, provide_automatic_options=False
     )
-    app.add_url_rule("/<path:path>", "mock", mock_view, methods=METHODS, provide_automatic_options=False)
+    app.url_map.converters["anypath"] = AnyPath
+    app.add_url_rule("/<anypath:path>", "mock", mock_view, methods=METHODS, provide_automatic_options=False)
     return app
+
+
+class AnyPath(PathConverter):
+    """`<path:...>` whose segments may hold any character: a decoded `%0A` is still a path to
+    route (to a 404 or a 422 of the contract), not a Flask HTML page."""
+
+    regex = "(?s:[^/].*?)"

@@ -346,3 +346,11 @@ def test_vendor_json_accept_is_answered_with_json(github):
     response = github.get("/users/octocat", headers={"Accept": "application/vnd.github+json"})
     assert response.status_code == 200
     assert response.content_type == "application/json"
+
+
+def test_a_path_parameter_holding_a_newline_still_reaches_its_operation(todo_client):
+    # Flask's <path:> converter stops at a decoded newline and would answer its own HTML 404.
+    response = todo_client.get("/tasks/a%0Ab/")
+    assert response.status_code == 404
+    assert response.content_type == "application/json"  # the contract's TaskNotFound
+    assert violations_of(response)[0]["location"] == "path/id"
