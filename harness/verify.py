@@ -240,7 +240,7 @@ def _sample(values: list[str], limit: int = 8) -> str:
 
 
 def verify(
-    contract: str | Path,
+    contract: str | Path | Contract,
     *,
     url: str | None = None,
     app: Any = None,
@@ -253,7 +253,7 @@ def verify(
     """Run schemathesis' property tests for `contract` against a server.
 
     Args:
-        contract: path of the OpenAPI document (YAML, JSON, optionally .gz).
+        contract: path of the OpenAPI document (YAML, JSON, optionally .gz), or a loaded `Contract`.
         url: the API's base URL, including its base path (http://127.0.0.1:8080/api/v3).
         app: a WSGI app, or 'module:attribute'; served on a free 127.0.0.1 port for the run, at
             the contract's base path.
@@ -274,7 +274,7 @@ def verify(
         raise ConfigurationError(
             "give exactly one target: a URL (--url) or a WSGI app (--app module:attribute)"
         )
-    loaded = load_contract(contract)
+    loaded = contract if isinstance(contract, Contract) else load_contract(contract)
     labels = resolve_includes(loaded, options.include) if options.include else []
     seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**31)
     with contextlib.ExitStack() as stack:
@@ -294,7 +294,7 @@ def verify(
             _check_reachable(base_url)
             target = base_url
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="harness-verify-")))
-        spec = _spec_for_schemathesis(loaded, Path(contract), scratch)
+        spec = _spec_for_schemathesis(loaded, Path(loaded.source), scratch)
         events_path = scratch / "events.ndjson"
         command = _command(spec, base_url, options, seed, labels, events_path, junit)
         started = time.perf_counter()
@@ -306,7 +306,7 @@ def verify(
     if events.fatal:
         raise VerifyError(f"schemathesis could not test {loaded.source}: {events.fatal}", output)
     return VerifyResult(
-        contract=str(contract),
+        contract=loaded.source,
         target=target,
         seed=seed,
         findings=events.findings,
