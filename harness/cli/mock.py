@@ -26,6 +26,9 @@ from harness.cli._common import parse_mounts, usage_errors
 @click.option("--dynamic", is_flag=True, help="Generate random (valid) bodies instead of examples.")
 @click.option("--seed", type=int, default=None, help="Make --dynamic bodies reproducible.")
 @click.option("--no-validate", is_flag=True, help="Do not validate requests against the contract.")
+@click.option(
+    "--strict", is_flag=True, help="Refuse to start when a declared response admits no value (exit 2)."
+)
 def mock(
     contracts: tuple[Path, ...],
     host: str,
@@ -34,6 +37,7 @@ def mock(
     dynamic: bool,
     seed: int | None,
     no_validate: bool,
+    strict: bool,
 ) -> None:
     """Serve CONTRACTS (OpenAPI files) as a mock API.
 
@@ -54,6 +58,7 @@ def mock(
             validate=not no_validate,
             dynamic=dynamic,
             seed=seed,
+            strict=strict,
         )
         engine = engine_of(app)
         for contract in engine.contracts.contracts:
@@ -65,6 +70,8 @@ def mock(
             f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port"
         ) from None
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    for empty in engine.empty_responses:
+        click.echo(f"warning: no value satisfies {empty}; requests for it get a 500", err=True)
     url = f"http://{host}:{server.server_port}"
     for contract in engine.contracts.contracts:
         prefix = contract.mount if contract.mount is not None else contract.base_path
