@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from harness.cli.coverage import coverage
 from harness.cli.drift import drift
 from harness.cli.mock import mock
 from harness.cli.verify import verify
@@ -21,3 +22,4 @@ def main() -> None:
 main.add_command(mock)
 main.add_command(verify)
 main.add_command(drift)
+main.add_command(coverage)
