@@ -13,10 +13,14 @@ from harness.errors import (
     ContractError,
     ContractErrorKind,
     ContractNotFound,
+    FaultError,
     HarnessError,
 )
+from harness.faults import Fault
 from harness.http import Headers, HttpRequest, MockResponse
 from harness.mock import RunningMock, serve_mock
+from harness.recorder import RecordMode, RunningRecorder, serve_recorder
+from harness.redaction import Redactor, vcr_config
 from harness.strategies import GeneratedResponse
 from harness.validation import Violation
 
@@ -28,13 +32,18 @@ __all__ = [
     "ContractErrorKind",
     "ContractNotFound",
     "ContractSet",
+    "Fault",
+    "FaultError",
     "GeneratedResponse",
     "HarnessError",
     "Headers",
     "HttpRequest",
     "MockResponse",
     "Operation",
+    "RecordMode",
+    "Redactor",
     "RunningMock",
+    "RunningRecorder",
     "Violation",
     "check_client",
     "contract_state_machine",
@@ -42,4 +51,6 @@ __all__ = [
     "load_contract",
     "responses_for",
     "serve_mock",
+    "serve_recorder",
+    "vcr_config",
 ]

@@ -8,14 +8,18 @@ cassette, so a crash at any moment leaves either the old file or the new one, ne
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from harness.errors import HarnessError
+from harness.errors import ConfigurationError, HarnessError
 
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -75,6 +79,15 @@ def _serializer_module(name: str) -> Any:
     return jsonserializer if name == "json" else yamlserializer
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CassetteNotFound(path) from None
+    except UnicodeDecodeError as exc:
+        raise CassetteError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
 def load_cassette(path: str | Path) -> Cassette:
     """Read a vcrpy cassette.
 
@@ -85,12 +98,7 @@ def load_cassette(path: str | Path) -> Cassette:
     from vcr.serialize import deserialize
 
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CassetteNotFound(path) from None
-    except UnicodeDecodeError as exc:
-        raise CassetteError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = _read_text(path)
     serializer = serializer_for(path, text)
     try:
         loaded = deserialize(text, _serializer_module(serializer))
@@ -184,3 +192,108 @@ def save_cassette(path: str | Path, data: dict[str, Any], serializer: str | None
         os.fsync(directory)  # make the rename itself durable
     finally:
         os.close(directory)
+
+
+# -- reading without vcrpy, and summaries for `harness cassettes list` ---------------------------
+
+
+def read_cassette_data(path: str | Path) -> dict[str, Any]:
+    """The cassette as plain data, without vcrpy (so layouts vcrpy refuses can still be scanned)."""
+    import yaml
+
+    path = Path(path)
+    text = _read_text(path)
+    try:
+        if path.suffix == ".json" or text.lstrip().startswith("{"):
+            data = json.loads(text)
+        else:
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            data = yaml.load(text, Loader=loader)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise CassetteError(path, f"not YAML or JSON: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
+        raise CassetteError(
+            path, "not a cassette", hint="a vcrpy cassette is a mapping with an `interactions` list"
+        )
+    return data
+
+
+@dataclass(frozen=True)
+class CassetteSummary:
+    """What `harness cassettes list` shows about one cassette."""
+
+    path: Path
+    interactions: int
+    recorded_at: datetime
+    from_metadata: bool  # False: no `metadata.recorded_at`, so the file's modification time
+    upstream: str
+
+    def age(self, now: datetime | None = None) -> timedelta:
+        return (now or datetime.now(UTC)) - self.recorded_at
+
+
+def summarize_cassette(path: str | Path) -> CassetteSummary:
+    """Age, upstream and interaction count, from the recorder's metadata when it is there.
+
+    Raises:
+        CassetteError: the file is not a cassette.
+    """
+    path = Path(path)
+    data = read_cassette_data(path)
+    found = data.get("metadata")
+    metadata: dict[str, Any] = found if isinstance(found, dict) else {}
+    recorded_at = _parse_time(metadata.get("recorded_at"))
+    from_metadata = recorded_at is not None
+    if recorded_at is None:
+        recorded_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    upstream = str(metadata.get("upstream") or "")
+    if not upstream:
+        origins = []
+        for interaction in data["interactions"]:
+            uri = (interaction.get("request") or {}).get("uri") if isinstance(interaction, dict) else None
+            if isinstance(uri, str):
+                parts = urlsplit(uri)
+                origin = f"{parts.scheme}://{parts.netloc}"
+                if origin not in origins:
+                    origins.append(origin)
+        upstream = ", ".join(origins)
+    return CassetteSummary(path, len(data["interactions"]), recorded_at, from_metadata, upstream)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):  # YAML turns an unquoted timestamp into a datetime
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"(\d+)([smhdw])")
+
+
+def parse_duration(text: str) -> timedelta:
+    """'30d', '12h', '1w2d', '90m', '45s' -> a timedelta.
+
+    Raises:
+        ConfigurationError: not a duration; the message gives the format.
+    """
+    compact = text.strip().lower().replace(" ", "")
+    if not compact or _DURATION.sub("", compact):
+        raise ConfigurationError(
+            f"{text!r} is not a duration: use a number and a unit, s m h d w (e.g. 30d, 12h, 1w2d)"
+        )
+    return timedelta(seconds=sum(int(n) * _DURATION_UNITS[unit] for n, unit in _DURATION.findall(compact)))
+
+
+def format_age(age: timedelta) -> str:
+    """The largest whole unit: '45s', '12m', '5h', '3d', '10w'."""
+    seconds = max(int(age.total_seconds()), 0)
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size * (2 if unit == "w" else 1):
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

@@ -51,15 +51,26 @@ def _operation(contract: str | Path | Contract, operation: str) -> Operation:
 
 
 def responses_for(
-    contract: str | Path | Contract, operation: str, *, statuses: Sequence[int | str] | None = None
+    contract: str | Path | Contract,
+    operation: str,
+    *,
+    statuses: Sequence[int | str] | None = None,
+    faults: bool = False,
 ) -> SearchStrategy[GeneratedResponse]:
     """A hypothesis strategy of the responses `contract` allows for `operation` (by operationId or
-    'GET /path'), optionally only some `statuses`. The contract loads when hypothesis first draws."""
+    'GET /path'), optionally only some `statuses`; with `faults=True`, also the fault catalogue
+    (401, 403, rate limits, 5xx, malformed JSON, wrong schema, dropped and cut connections).
+    The contract loads when hypothesis first draws."""
     from hypothesis import strategies as st
 
-    from harness.strategies import response_strategy
+    from harness.strategies import fault_strategy, response_strategy
 
-    return st.deferred(lambda: response_strategy(_operation(contract, operation), statuses))
+    def build() -> SearchStrategy[GeneratedResponse]:
+        found = _operation(contract, operation)
+        allowed = response_strategy(found, statuses)
+        return st.one_of(allowed, fault_strategy(found)) if faults else allowed
+
+    return st.deferred(build)
 
 
 def check_client(
@@ -69,11 +80,13 @@ def check_client(
     *,
     raises: tuple[type[BaseException], ...] = (),
     statuses: Sequence[int | str] | None = None,
+    faults: bool = True,
     settings: Settings | None = None,
 ) -> None:
-    """Serve every kind of response `operation` allows to `call` and check it returns normally or
-    raises only `raises`. A failure shrinks to the smallest response that breaks the client and
-    shows it as the HTTP response the client received. Requests that break the contract fail too.
+    """Serve every kind of response `operation` allows, and every fault, to `call` and check it
+    returns normally or raises only `raises`. A failure shrinks to the smallest response that breaks
+    the client and shows it as the HTTP response the client received. Requests that break the
+    contract fail too.
     """
     from hypothesis import HealthCheck, given
     from hypothesis import settings as hypothesis_settings
@@ -82,12 +95,14 @@ def check_client(
     if contract_operation is None:
         known = ", ".join(op.name for op in mock.engine.contracts.operations)
         raise ConfigurationError(f"the mock serves no operation {operation!r}; known: {known}")
-    strategy = responses_for(contract_operation.contract, operation, statuses=statuses)
+    strategy = responses_for(contract_operation.contract, operation, statuses=statuses, faults=faults)
     chosen = settings or hypothesis_settings(
         max_examples=50,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
+    # One failure, the smallest, as one ClientCheckFailure (not a group of every distinct bug).
+    chosen = hypothesis_settings(chosen, report_multiple_bugs=False)
     since = mock.last_journal_id
 
     @chosen
@@ -101,8 +116,8 @@ def check_client(
             except Exception as exc:
                 allowed = ", ".join(kind.__name__ for kind in raises) or "nothing"
                 raise ClientCheckFailure(
-                    f"{type(exc).__name__} escaped the client on a response the contract allows for "
-                    f"{operation} (it may raise: {allowed}): {exc}\nThe response it received:\n{response!r}"
+                    f"{type(exc).__name__} escaped the client when {operation} answered "
+                    f"(it may raise: {allowed}): {exc}\nThe response it received:\n{response!r}"
                 ) from exc
 
     client_survives()

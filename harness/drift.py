@@ -1,22 +1,23 @@
-"""Drift: do recorded interactions still match the contract?
+"""Drift: how recorded or live traffic departs from the contract.
 
-Each interaction of each cassette is matched to an operation (the recorded origin is dropped, the
-contract's base path kept), then checked the way the mock checks live traffic:
+Two entry points share one notion of "a response keeps its operation's contract" (declared
+status, declared `Content-Type`, a body valid against the schema: `ResponseCatalog.check`):
 
-- the request: parameters and body, as the mock validates them (credentials are not checked:
-  cassettes have them scrubbed);
-- the response: the status is declared (exactly, as `4XX`, or through `default`); its
-  `Content-Type` is one the contract declares for it; declared headers are present and valid;
-  the body (decoded when it was stored compressed) is valid against the response schema.
+- `DriftDetector` checks one response; the recorder runs it on every live response as it records,
+  so a user learns that the real API changed while recording, not when the mock later differs.
+- `check_drift` audits cassettes (`harness drift`). Each interaction is matched to an operation
+  (the recorded origin dropped, the contract's base path kept) and checked the way the mock checks
+  traffic: the request's parameters and body (not its credentials: cassettes have them scrubbed),
+  then the response as above plus its declared headers, the body decoded first when it was
+  stored compressed. Every finding names the cassette, the interaction's index, the operation,
+  where the offending value is (a part such as `response.body` and a JSON pointer such as
+  `/items/0/price`) and the rule it breaks. A cassette that cannot be read is a finding, never a
+  crash.
 
-Every finding names the cassette, the interaction's index, the operation, where the offending
-value is (a part such as `response.body` and a JSON pointer such as `/items/0/price`) and the rule
-it breaks. A cassette that cannot be read is a finding too, never a crash.
-
-Scope: only requests to the contract's own hosts (its `servers` / `host`) are checked; recordings
-often include other services (an OAuth host, a CDN). A request to an in-scope host that matches no
-operation (say, GitHub's GraphQL endpoint against the REST contract) is a finding. A contract
-without absolute server URLs puts every host in scope; `hosts=` sets the scope explicitly.
+Scope of `check_drift`: only requests to the contract's own hosts (its `servers` / `host`);
+recordings often include other services (an OAuth host, a CDN). A request to an in-scope host that
+matches no operation (say, GitHub's GraphQL endpoint against the REST contract) is a finding. A
+contract without absolute server URLs puts every host in scope; `hosts=` sets the scope explicitly.
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ from harness.contracts import Contract, ContractSet, Operation, load_contract
 from harness.http import Headers, HttpRequest
 from harness.junit import JunitCase, write_junit
 from harness.parameters import SchemaView
-from harness.responses import MediaVariant, StatusVariant
+from harness.responses import StatusVariant
 from harness.routing import RouteMatch
-from harness.validation import excerpt, is_json_media_type, media_type_matches
+from harness.validation import Violation, excerpt
 
 _INDEX = re.compile(r"/\d+(?=/|$)")
 
@@ -152,6 +153,59 @@ class DriftReport:
             failures = [(f"{f.location}: {f.message} [{f.rule}]", str(f)) for f in checked.findings]
             cases.append(JunitCase(checked.cassette, name, failures))
         write_junit(path, f"drift {self.contract}", cases)
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One difference between a response and its operation's contract."""
+
+    method: str
+    path: str
+    operation: str | None  # None when no operation of the contract matches the request
+    status: int
+    violation: Violation
+
+    @property
+    def pointer(self) -> str:
+        """Where, as a JSON pointer into the body ('/items/0/id'), or the part ('status', 'header/...')."""
+        location = self.violation.location
+        if location == "body":
+            return "body#"
+        if location.startswith("body/"):
+            return "body#/" + location[len("body/") :]
+        return location
+
+    def __str__(self) -> str:
+        where = self.operation or "no operation"
+        value = f" (got {self.violation.value})" if self.violation.value is not None else ""
+        return (
+            f"{self.method} {self.path} [{where}] -> {self.status}: {self.pointer}: "
+            f"{self.violation.message} [{self.violation.rule}]{value}"
+        )
+
+
+class DriftDetector:
+    """Checks responses against contracts; compiles each operation's responses once."""
+
+    def __init__(self, contracts: ContractSet | Sequence[Contract | str | Path]):
+        if not isinstance(contracts, ContractSet):
+            contracts = ContractSet(
+                [item if isinstance(item, Contract) else load_contract(item) for item in contracts]
+            )
+        self.contracts = contracts
+
+    def check(self, method: str, path: str, status: int, content_type: str, body: bytes) -> list[Drift]:
+        """Every drift of one response; `path` is the request's path (with any base path)."""
+        matched = self.contracts.match(method.upper(), path)
+        if not isinstance(matched, RouteMatch):
+            reason = "wrong method" if matched.is_wrong_method else "unknown path"
+            violation = Violation("request", "operation", f"no operation of the contract matches ({reason})")
+            return [Drift(method, path, None, status, violation)]
+        operation = matched.target
+        return [
+            Drift(method, path, operation.name, status, violation)
+            for violation in compiled(operation).catalog.check(status, content_type, body)
+        ]
 
 
 def contract_hosts(contract: Contract) -> set[str]:
@@ -290,63 +344,38 @@ def _request_findings(
 
 def _response_findings(operation: Operation, interaction: Interaction) -> Iterator[_Problem]:
     catalog = compiled(operation).catalog
-    code = interaction.status
-    key = next((k for k in (str(code), f"{str(code)[0]}XX", "default") if k in catalog.statuses), None)
-    if key is None:
-        declared = ", ".join(catalog.statuses) or "none"
-        yield (
-            "response.status",
-            "",
-            "status",
-            f"status {code} is not declared; declared: {declared}",
-            str(code),
-        )
-        return
-    variant = catalog.variant(key)
     headers = Headers(
         [(name, str(value)) for name, values in interaction.response["headers"].items() for value in values]
     )
-    yield from _header_findings(operation, variant, headers)
     body = _decoded(interaction.body, headers.get("Content-Encoding"))
-    if not body.strip():
-        return
-    content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
-    if not variant.media:
-        yield (
-            "response.body",
-            "",
-            "content",
-            f"status {key} declares no body, got {len(body)} bytes of {content_type or 'unknown type'}",
-            excerpt(body.decode("utf-8", errors="replace")),
-        )
-        return
-    media = _media_for(variant.media, content_type)
-    if media is None:
-        declared = ", ".join(m.media_type for m in variant.media)
-        yield (
+    key = next(
+        (
+            k
+            for k in (str(interaction.status), f"{str(interaction.status)[0]}XX", "default")
+            if k in catalog.statuses
+        ),
+        None,
+    )
+    if key is not None:
+        yield from _header_findings(operation, catalog.variant(key), headers)
+    for violation in catalog.check(interaction.status, headers.get("Content-Type") or "", body):
+        yield _response_problem(violation)
+
+
+def _response_problem(violation: Violation) -> _Problem:
+    location = violation.location
+    if location == "status":
+        return "response.status", "", violation.rule, violation.message, violation.value
+    if location.startswith("header/"):
+        return (
             "response.headers",
-            "/Content-Type",
-            "content-type",
-            f"{content_type or '(none)'!r} is not declared for status {key}; declared: {declared}",
-            content_type or None,
+            "/" + _escape(location[len("header/") :]),
+            violation.rule,
+            violation.message,
+            (violation.value),
         )
-        return
-    if media.validator is None or not (
-        is_json_media_type(media.media_type) or is_json_media_type(content_type)
-    ):
-        return  # no schema, or a body we do not parse (XML, binary, event streams)
-    try:
-        value = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        yield (
-            "response.body",
-            "",
-            "parse",
-            f"the body is not valid JSON: {exc}",
-            excerpt(body[:200].decode("latin-1")),
-        )
-        return
-    yield from _schema_problems(media.validator, value, "response.body")
+    pointer = location[len("body") :]  # '' or '/items/0/price'
+    return "response.body", pointer, violation.rule, violation.message, violation.value
 
 
 def _header_findings(operation: Operation, variant: StatusVariant, headers: Headers) -> Iterator[_Problem]:
@@ -393,15 +422,6 @@ def _schema_problems(validator: Any, value: Any, part: str) -> Iterator[_Problem
             yield part, f"{pointer}/{_escape(str(missing))}", rule, error.message, None
         else:
             yield part, pointer, rule, error.message, excerpt(error.instance)
-
-
-def _media_for(media: list[MediaVariant], content_type: str) -> MediaVariant | None:
-    if not content_type:
-        return media[0]
-    for variant in media:
-        if media_type_matches(variant.media_type, content_type):
-            return variant
-    return None
 
 
 def _decoded(body: bytes, encoding: str | None) -> bytes:

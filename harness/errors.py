@@ -56,3 +56,11 @@ class ContractNotFound(ContractError, FileNotFoundError):
 
 class ConfigurationError(HarnessError, ValueError):
     """An option or setting with a value the harness cannot use."""
+
+
+class FaultError(ConfigurationError):
+    """A fault, fault rule or fault option the mock cannot apply; `choices` lists the valid values."""
+
+    def __init__(self, message: str, *, choices: list[str] | tuple[str, ...] = ()):
+        self.choices = list(choices)
+        super().__init__(message)

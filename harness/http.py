@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
+
+PROBLEM_JSON = "application/problem+json"
+# RFC 9110 §7.6.1: meaningful for one connection only, never forwarded or replayed.
+HOP_BY_HOP_HEADERS = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
 
 
 class Headers:
@@ -106,11 +124,24 @@ class HttpRequest:
         return f"{self.path}?{self.query_string}" if self.query_string else self.path
 
 
+class DeliveryMode(enum.StrEnum):
+    """How a response ends: completely, or cut by a connection fault."""
+
+    COMPLETE = "complete"
+    DROP = "drop"  # the connection closes before any byte of the response
+    RESET = "reset"  # a TCP reset after `cut_at` bytes of the body
+    TRUNCATE = "truncate"  # `Content-Length` promises the whole body; `cut_at` bytes come, then EOF
+
+
 @dataclass
 class Delivery:
     """How the bytes travel (connection-level faults); the default is a plain, complete response."""
 
-    delay: float = 0.0
+    delay: float = 0.0  # seconds before the status line
+    chunk_size: int | None = None  # send the body in chunks of this many bytes...
+    interval: float = 0.0  # ...this many seconds apart
+    mode: DeliveryMode = DeliveryMode.COMPLETE
+    cut_at: int | None = None  # bytes of the body sent before a RESET or TRUNCATE
 
 
 @dataclass

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.state import StateStore
 
 _BODY_EXCERPT = 4096
 
@@ -89,3 +94,38 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class SharedJournal(Journal):
+    """The journal in a shared state store (Redis), so every worker's exchanges are in one list."""
+
+    _ENTRIES = "journal"
+    _IDS = "journal:ids"
+
+    def __init__(self, store: StateStore, capacity: int = 10_000):
+        super().__init__(capacity)
+        self._store = store
+        self._capacity = capacity
+
+    def next_id(self) -> int:
+        return self._store.incr(self._IDS)
+
+    def append(self, entry: JournalEntry) -> None:
+        self._store.push(self._ENTRIES, json.dumps(dataclasses.asdict(entry), default=str), self._capacity)
+
+    def entries(self, where: Callable[[JournalEntry], bool] | None = None) -> list[JournalEntry]:
+        loaded = [JournalEntry(**json.loads(item)) for item in self._store.items(self._ENTRIES)]
+        return [entry for entry in loaded if where is None or where(entry)]
+
+    def clear(self) -> None:
+        self._store.delete(self._ENTRIES, self._IDS)
+
+    def __len__(self) -> int:
+        return len(self._store.items(self._ENTRIES))
+
+
+def journal_for(store: StateStore, capacity: int) -> Journal:
+    """An in-process journal for in-memory state; a shared one when the state is shared."""
+    from harness.state import MemoryStore
+
+    return Journal(capacity) if isinstance(store, MemoryStore) else SharedJournal(store, capacity)

@@ -15,6 +15,7 @@ from harness.strategies import GeneratedResponse
 if TYPE_CHECKING:
     from flask import Flask
 
+    from harness.clock import Clock
     from mock_server.engine import MockEngine
 
 
@@ -62,17 +63,24 @@ class RunningMock:
         """For one hypothesis example: reset state (keeping the journal), serve `response` to the next
         request, and check on exit that the client did make that request."""
         self.reset(journal=False)
-        self.serve(response, operation=operation)
-        served = self.engine.served
-        assert served is not None
-        try:
-            yield
-        finally:
-            pending = served.pending()
-            served.clear()
-        if pending:
+        operation = operation or response.operation
+        if response.fault is not None:
+            options = {key: value for key, value in response.fault.items() if key != "fault"}
+            with self.fault(response.fault["fault"], operation=operation, times=1, **options) as rule:
+                yield
+                used = any(entry["id"] == rule["id"] and entry["injected"] for entry in self.faults())
+        else:
+            self.serve(response, operation=operation)
+            served = self.engine.served
+            assert served is not None
+            try:
+                yield
+            finally:
+                used = not served.pending()
+                served.clear()
+        if not used:
             raise AssertionError(
-                f"the client never requested {pending[0]['operation']}, so the served response went unused"
+                f"the client never requested {operation}, so the served response went unused"
             )
 
     def journal(self, operation: str | None = None) -> list[dict[str, Any]]:
@@ -112,8 +120,58 @@ class RunningMock:
             for violation in entry["violations"]
         ]
 
+    # -- simulated failures --------------------------------------------------------------------
+
+    def add_fault(self, fault: str, **rule: Any) -> dict[str, Any]:
+        """Add a fault rule (see `harness.faults.FaultRule`); returns it with its id.
+
+        Example:
+            mock.add_fault("unavailable", operation="repos/get", times=2)
+        """
+        return self.engine.faults.book.add({"fault": fault, **rule}).as_dict()
+
+    @contextmanager
+    def fault(self, fault: str, **rule: Any) -> Iterator[dict[str, Any]]:
+        """A fault rule for the duration of a `with` block.
+
+        Example:
+            with mock.fault("rate_limited", operation="issues/list-for-repo", times=2):
+                client.list_issues("octocat", "Hello-World")
+        """
+        added = self.add_fault(fault, **rule)
+        try:
+            yield added
+        finally:
+            self.engine.faults.book.remove(added["id"])
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The fault rules in force, with how many requests each has seen and failed."""
+        return self.engine.faults.book.listing()
+
+    def clear_faults(self) -> None:
+        self.engine.faults.book.clear()
+
+    def injected_faults(self) -> list[dict[str, Any]]:
+        """Every fault the mock injected, from the journal, with the request it hit."""
+        return [
+            {"request": f"{entry['request']['method']} {entry['request']['path']}", **fault}
+            for entry in self.journal()
+            for fault in entry.get("notes", {}).get("faults", [])
+        ]
+
+    @property
+    def clock(self) -> Clock:
+        """The mock's clock: `advance(seconds)`, `set(epoch)`, `now()`, and `sleep` to inject into clients
+        so that their waits move the mock's time instead of sleeping."""
+        return self.engine.clock
+
+    def grant(self, token: str, scopes: list[str] | tuple[str, ...]) -> None:
+        """Grant OAuth scopes to a token: operations requiring other scopes answer it 403."""
+        self.engine.faults.grants.grant(token, scopes)
+
     def stop(self) -> None:
         self.server.stop()
+        self.engine.close()
 
     def __enter__(self) -> RunningMock:
         return self

@@ -13,6 +13,10 @@ Kept import-light (pytest imports it in every run): the mock is built inside the
 Precedence: `--harness-contract` on the command line > the `harness_contracts` fixture > the
 `harness_contracts` ini option.
 
+Simulated failures: `@pytest.mark.harness_fault("unavailable", operation="repos/get", times=2)` adds
+a fault rule for one test (repeatable); `harness_mock.fault(...)` does it for a `with` block, and
+`harness_mock.clock` moves the mock's time (inject `harness_mock.clock.sleep` into clients).
+
 `--harness-coverage PATH` writes PATH.json and PATH.html at the end of the session: which declared
 responses the tests exercised through the mock (plus `--harness-coverage-cassettes` recordings).
 """
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -54,6 +58,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         metavar="PATH",
         help="Cassette file or folder that also counts for --harness-coverage (repeatable).",
+    )
+    parser.addini(
+        "harness_api",
+        "API name for harness_vcr_config: cassettes go to cassettes/<api>/ (default: the test module name).",
     )
 
 
@@ -103,19 +111,37 @@ def pytest_configure(config: pytest.Config) -> None:
         "harness_allow_violations: the harness_mock fixture does not fail the test when the code under "
         "test sent requests that break the contract or match no operation",
     )
+    config.addinivalue_line(
+        "markers",
+        "harness_fault(fault, **rule): a fault rule the harness_mock fixture applies for this test, e.g. "
+        "harness_fault('unavailable', operation='repos/get', times=2)",
+    )
 
 
 @pytest.fixture
 def harness_mock(harness_mock_server: RunningMock, request: pytest.FixtureRequest) -> Iterator[RunningMock]:
-    """The session's mock server, reset (journal and state) before this test.
+    """The session's mock server, reset (journal and state) before this test, with the fault rules of
+    the test's `harness_fault` markers.
 
     At teardown the test fails if the code under test sent a request that broke the contract or
     matched no operation, listing each one; `@pytest.mark.harness_allow_violations` opts out.
     """
+    from harness.errors import HarnessError
+
     coverage = request.config.stash.get(_COVERAGE, None)
     if coverage is not None:  # keep what earlier tests sent before the journal is cleared
         coverage.collect(harness_mock_server.journal())
     harness_mock_server.reset()
+    # Closest markers first: rules are tried in the order they were added.
+    for marker in request.node.iter_markers("harness_fault"):
+        problem = None
+        try:
+            harness_mock_server.add_fault(*marker.args, **marker.kwargs)
+        except (HarnessError, TypeError) as exc:
+            problem = str(exc)
+        if problem is not None:
+            given = ", ".join([*map(repr, marker.args), *(f"{k}={v!r}" for k, v in marker.kwargs.items())])
+            pytest.fail(f"@pytest.mark.harness_fault({given}): {problem}", pytrace=False)
     yield harness_mock_server
     if request.node.get_closest_marker("harness_allow_violations") is not None:
         return
@@ -127,6 +153,33 @@ def harness_mock(harness_mock_server: RunningMock, request: pytest.FixtureReques
             "(mark the test with @pytest.mark.harness_allow_violations if that is intended)",
             pytrace=False,
         )
+
+
+@pytest.fixture(scope="module")
+def harness_vcr_config(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """A pytest-recording `vcr_config`: the recorder's redaction defaults, `cassettes/<api>/`.
+
+    <api> is the `harness_api` ini option, else the test module's name without `test_`; when
+    `contracts/<api>.yaml` exists, the credentials its `securitySchemes` name are redacted too.
+
+        @pytest.fixture(scope="module")
+        def vcr_config(harness_vcr_config):
+            return harness_vcr_config
+
+        @pytest.fixture(scope="module")
+        def vcr_cassette_dir(harness_vcr_config):
+            return harness_vcr_config["cassette_library_dir"]
+    """
+    from harness.errors import HarnessError
+    from harness.redaction import vcr_config
+
+    root = request.config.rootpath
+    api = request.config.getini("harness_api") or request.path.stem.removeprefix("test_")
+    contract = root / "contracts" / f"{api}.yaml"
+    try:
+        return vcr_config(api, contract=contract if contract.exists() else None, root=root)
+    except HarnessError as exc:
+        raise pytest.UsageError(f"harness_vcr_config: {exc}") from None
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:

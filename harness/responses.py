@@ -22,7 +22,13 @@ from werkzeug.http import parse_accept_header
 from harness.documents import resolve_pointer
 from harness.http import Headers, MockResponse
 from harness.synthesis import Synthesizer, Unsatisfiable
-from harness.validation import Violation, is_json_media_type, schema_violations
+from harness.validation import (
+    Violation,
+    excerpt,
+    is_json_media_type,
+    media_type_matches,
+    schema_violations,
+)
 
 if TYPE_CHECKING:
     from harness.contracts import Operation
@@ -308,8 +314,48 @@ class ResponseCatalog:
                     value = Synthesizer(spec["schema"] or {"type": "string"}, rng).value()
                 except (Unsatisfiable, RecursionError, KeyError):
                     continue
-            headers.append((name, _header_text(value)))
+            headers.append((name, header_text(value)))
         return headers
+
+    # -- checking a response the contract did not make (live, recorded) -----------------------
+
+    def check(self, status: int, content_type: str, body: bytes) -> list[Violation]:
+        """Every way a response breaks this operation's contract: an undeclared status, an
+        undeclared media type, a body that is not valid JSON or does not match its schema."""
+        key = self._status_for_code(status)
+        if key is None:
+            declared = ", ".join(self._statuses) or "none"
+            return [Violation("status", "status", f"{status} is not declared (declared: {declared})")]
+        variant = self._statuses[key]
+        actual = content_type.split(";")[0].strip().lower()
+        if not variant.media:
+            if body.strip():
+                return [Violation("body", "content", f"{key} declares no body but one was sent")]
+            return []
+        if not body and not actual:
+            return []
+        media = next((m for m in variant.media if media_type_matches(m.media_type, actual)), None)
+        if media is None:
+            offered = ", ".join(m.media_type for m in variant.media)
+            return [
+                Violation(
+                    "header/Content-Type", "content-type", f"{actual or 'none'} is not declared ({offered})"
+                )
+            ]
+        if media.validator is None or not is_json_media_type(media.media_type):
+            return []
+        try:
+            document = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return [
+                Violation(
+                    "body",
+                    "json",
+                    f"the body is not valid JSON: {exc}",
+                    excerpt(body[:80].decode("utf-8", "replace")),
+                )
+            ]
+        return schema_violations(media.validator, document, "body")
 
 
 def _is_json_suffix(media_type: str) -> bool:
@@ -322,11 +368,12 @@ def _content_type(media_type: str) -> str:
     return media_type
 
 
-def _header_text(value: Any) -> str:
+def header_text(value: Any) -> str:
+    """A header value as written on the wire: booleans lower-case, lists comma-separated."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return ",".join(_header_text(item) for item in value)
+        return ",".join(header_text(item) for item in value)
     return str(value)
 
 

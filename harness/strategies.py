@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness.http import Delivery, Headers, MockResponse
+from harness.responses import header_text
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -31,6 +32,9 @@ class GeneratedResponse:
     body: bytes = b""
     label: str = ""  # "declared" or the fault's name
     delivery: Delivery | None = field(default=None, compare=False)
+    # A simulated failure (`{"fault": "unavailable", "retry_after": 5}`): the mock's fault machinery
+    # builds it at request time, since some depend on the request (rate-limit counters, resets).
+    fault: dict[str, Any] | None = None
 
     def to_mock_response(self) -> MockResponse:
         source = f"served:{self.label}" if self.label else "served"
@@ -38,6 +42,10 @@ class GeneratedResponse:
 
     def __repr__(self) -> str:
         from http import HTTPStatus
+
+        if self.fault is not None:
+            options = "; ".join(f"{key}={value}" for key, value in self.fault.items() if key != "fault")
+            return f"FAULT {self.fault['fault']}{'; ' + options if options else ''}   <- {self.operation}"
 
         try:
             reason = HTTPStatus(self.status).phrase
@@ -145,7 +153,7 @@ def _one_response(
             continue
         value = (
             schema_strategy(operation, spec["schema"] or {"type": "string"})
-            .map(_header_text)
+            .map(header_text)
             .filter(_header_safe)
         )
         pair = value.map(functools.partial(_named, name))
@@ -201,6 +209,42 @@ def _tagged(branch: Any, name: str, mapping: dict[str, str], name_to_uri: dict[s
     return {"allOf": [branch, {"properties": {name: {"enum": tags}}, "required": [name]}]}
 
 
+# The failures a client meets in the wild: every status fault, each malformed and wrong-schema
+# variant, both rate-limit styles, and the connection faults that change what arrives (slow and
+# dribble only change when it arrives).
+CLIENT_FAULTS: tuple[dict[str, Any], ...] = (
+    {"fault": "unauthorized"},
+    {"fault": "forbidden"},
+    {"fault": "rate_limited", "style": "primary"},
+    {"fault": "rate_limited", "style": "primary", "status": 429},
+    {"fault": "rate_limited", "style": "secondary", "retry_after": 1},
+    {"fault": "unavailable", "retry_after": 1},
+    {"fault": "server_error"},
+    {"fault": "bad_gateway"},
+    {"fault": "gateway_timeout"},
+    *(
+        {"fault": "malformed_json", "variant": variant}
+        for variant in ("truncated", "trailing_garbage", "html", "empty", "invalid_utf8")
+    ),
+    *({"fault": "wrong_schema", "variant": variant} for variant in ("missing_required", "wrong_type")),
+    {"fault": "drop"},
+    {"fault": "reset"},
+    {"fault": "truncated"},
+)
+
+
+def fault_strategy(operation: Operation) -> SearchStrategy[GeneratedResponse]:
+    """The fault catalogue for one operation (shrinks towards the first: 401)."""
+    from hypothesis import strategies as st
+
+    return st.sampled_from(
+        [
+            GeneratedResponse(operation.name, 0, label=spec["fault"], fault=dict(spec))
+            for spec in CLIENT_FAULTS
+        ]
+    )
+
+
 def _serialize_for(media: MediaVariant, value: Any) -> bytes:
     from harness.responses import serialize
 
@@ -209,14 +253,6 @@ def _serialize_for(media: MediaVariant, value: Any) -> bytes:
 
 def _named(name: str, text: str) -> tuple[str, str]:
     return (name, text)
-
-
-def _header_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ",".join(_header_text(item) for item in value)
-    return str(value)
 
 
 def _header_safe(text: str) -> bool:

@@ -12,7 +12,9 @@ from werkzeug.routing import PathConverter
 
 from harness.http import Headers, HttpRequest, MockResponse
 from mock_server.engine import MockEngine
+from mock_server.fault_admin import fault_admin
 from mock_server.problems import problem
+from mock_server.replay import replay_status
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 ADMIN_PREFIX = "/__harness"
@@ -44,6 +46,7 @@ def health() -> Any:
             }
             for contract in engine.contracts.contracts
         ],
+        **replay_status(engine),
     )
 
 
@@ -123,6 +126,10 @@ def to_http_request() -> HttpRequest:
 
 
 def to_flask_response(response: MockResponse) -> Response:
+    if response.delivery is not None:  # connection faults: late, slow, cut or dropped
+        from mock_server.delivery import deliver
+
+        return deliver(response, request.environ, _engine().faults.sleep)
     flask_response = Response(
         response.body,
         status=f"{response.status} {response.reason_phrase}".strip(),
@@ -141,6 +148,7 @@ def build_flask_app(engine: MockEngine) -> Flask:
     app = Flask("mock_server")
     app.extensions["harness"] = engine
     app.register_blueprint(admin)
+    app.register_blueprint(fault_admin)
     # provide_automatic_options=False: otherwise Flask answers OPTIONS itself (TECH-NOTES §4.1).
     app.add_url_rule(
         "/", "mock", mock_view, defaults={"path": ""}, methods=METHODS, provide_automatic_options=False

@@ -1,6 +1,6 @@
 """The mock's request pipeline, free of Flask so it can be tested and reused in process.
 
-    request -> route -> middlewares (security, validation, and later replay, faults)
+    request -> route -> middlewares (security, cassette replay, validation, and later faults)
             -> contract responder -> journal
 
 A middleware is one callable, `(exchange, call_next) -> MockResponse`: it may answer itself,
@@ -12,23 +12,27 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from harness.clock import Clock
 from harness.compiled import compiled
 from harness.contracts import ContractSet, Operation
 from harness.http import HttpRequest, MockResponse
-from harness.journal import Journal, JournalEntry, body_text
+from harness.journal import JournalEntry, body_text, journal_for
 from harness.responses import NoValidBody, Preference, ResponseChoiceError
 from harness.routing import RouteMatch, RouteMiss
 from harness.satisfiability import check_responses, explain_no_valid_body
 from harness.security import SecurityOutcome, check_security
+from harness.state import StateStore, open_store
 from harness.validation import Violation
 from mock_server.problems import problem
 from mock_server.rejections import reject
 
 if TYPE_CHECKING:
+    from mock_server.faults import FaultControl
     from mock_server.served import ServedResponses
 
 
@@ -42,6 +46,19 @@ class MockSettings:
     journal_size: int = 10_000
     # Refuse to start when a declared response admits no value (see harness.satisfiability).
     strict: bool = False
+    # Replay (mock_server/replay.py): cassette files or directories answered from first.
+    cassettes: Sequence[str | Path] = ()
+    cassettes_only: bool = False
+    # None: vcr_config's, else method, path, query. Names, or vcrpy matcher functions.
+    match_on: Sequence[str | Callable[[Any, Any], Any]] | None = None
+    allow_playback_repeats: bool | None = None  # None: vcr_config's, else True
+    vcr_config: Mapping[str, Any] | None = None  # as pytest-recording's vcr_config fixture returns
+    # Simulated failures (mock_server/faults.py): a scenario file (or mapping), `NAME[:PROBABILITY]`
+    # rules, a rate-limits file (or mapping), and where state lives: "memory" or redis://host:port/db.
+    faults: str | Path | Mapping[str, Any] | None = None
+    fault: Sequence[str] = ()
+    rate_limits: str | Path | Mapping[str, Any] | None = None
+    state: str = "memory"
 
 
 @dataclass
@@ -55,6 +72,7 @@ class Exchange:
     violations: list[Violation] = field(default_factory=list)
     security: SecurityOutcome | None = None
     notes: dict[str, Any] = field(default_factory=dict)
+    validated: bool = False
 
 
 Next = Callable[[Exchange], MockResponse]
@@ -92,6 +110,7 @@ def validate_request(exchange: Exchange, call_next: Next) -> MockResponse:
         return call_next(exchange)
     validator = compiled(operation).validator
     result = validator.validate(exchange.request, exchange.path_parameters)
+    exchange.validated = True
     exchange.notes["parsed_body"] = result.parsed_body
     if validator.contract_problems:
         exchange.notes["contract_problems"] = validator.contract_problems
@@ -114,9 +133,17 @@ def _declared_or_problem(operation: Operation, status: int, title: str, detail: 
 
 def default_pipeline(engine: MockEngine) -> list[Middleware]:
     """The middlewares in the order a request meets them; each may answer before the next."""
+    from mock_server.faults import fault_middlewares
     from mock_server.served import ServedResponses
 
-    pipeline: list[Middleware] = [check_credentials]
+    # Faults first (they replace the answer before credentials are checked); rate limits after
+    # credentials (they count per token) and before validation (invalid requests spend budget too).
+    inject_faults, check_scopes, limit_rate = fault_middlewares(engine)
+    pipeline: list[Middleware] = [inject_faults, check_credentials, check_scopes, limit_rate]
+    if engine.settings.cassettes:
+        from mock_server.replay import cassette_replay
+
+        pipeline.append(cassette_replay(engine))
     if engine.settings.validate:
         pipeline.append(validate_request)
     engine.served = ServedResponses()
@@ -136,15 +163,28 @@ class MockEngine:
     ):
         self.contracts = contracts
         self.settings = settings or MockSettings()
-        self.journal = Journal(self.settings.journal_size)
         self._reset_hooks: list[Callable[[], None]] = []
         self.served: ServedResponses | None = None
         self._draws = 0
         self._draw_lock = threading.Lock()
         self.started = time.time()
-        self.middlewares = list(middlewares) if middlewares is not None else default_pipeline(self)
         # Responses no value satisfies, found before any request (cheap: GitHub's in ~0.1 s).
         self.empty_responses = check_responses(contracts.contracts, strict=self.settings.strict)
+        self.state: StateStore = open_store(self.settings.state)
+        try:
+            from mock_server.faults import FaultControl
+
+            self.journal = journal_for(self.state, self.settings.journal_size)
+            self.clock = Clock(self.state)
+            self.faults: FaultControl = FaultControl(self)
+            self.middlewares = list(middlewares) if middlewares is not None else default_pipeline(self)
+        except BaseException:
+            self.state.close()
+            raise
+
+    def close(self) -> None:
+        """Release the state store's connections (Redis)."""
+        self.state.close()
 
     def on_reset(self, hook: Callable[[], None]) -> None:
         self._reset_hooks.append(hook)
@@ -172,6 +212,10 @@ class MockEngine:
         started = time.perf_counter()
         exchange = self.route(request)
         response = self._run(exchange, 0)
+        if self.settings.validate and exchange.operation is not None and not exchange.validated:
+            # Something answered before validation (a fault, a replayed recording): the journal
+            # still says whether the request kept the contract.
+            validate_request(exchange, lambda _: response)
         self._record(exchange, response, (time.perf_counter() - started) * 1000)
         return response
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harness.http import Headers, MockResponse
-
-PROBLEM_JSON = "application/problem+json"
+from harness.http import PROBLEM_JSON, Headers, MockResponse
 
 
 def problem(status: int, title: str, detail: str, *, source: str = "problem", **extra: Any) -> MockResponse:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import click
 
+from harness.cli.cassettes import cassettes
 from harness.cli.coverage import coverage
 from harness.cli.drift import drift
 from harness.cli.mock import mock
+from harness.cli.record import record
 from harness.cli.verify import verify
 
 
@@ -20,6 +22,8 @@ def main() -> None:
 
 
 main.add_command(mock)
+main.add_command(record)
+main.add_command(cassettes)
 main.add_command(verify)
 main.add_command(drift)
 main.add_command(coverage)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -162,14 +163,27 @@ def test_a_fragile_client_fails_with_the_shrunk_response(todo_mock):
             "getTask",
             lambda: fragile_get_task(1, todo_mock.url),
             raises=(ValueError,),
+            faults=False,
             settings=FEW,
         )
     message = str(failure.value)
-    assert "KeyError escaped the client on a response the contract allows for getTask" in message
+    assert "KeyError escaped the client when getTask answered (it may raise: ValueError)" in message
     # hypothesis shrinks to the 404 with the smallest error body, shown as the HTTP the client got
     assert message.endswith(
         'HTTP/1.1 404 Not Found   <- getTask\nContent-Type: application/json\n\n{"message":""}'
     )
+
+
+def test_faults_are_served_too_and_shown_by_name(todo_mock):
+    def reads_the_body(task_id, base_url):
+        response = requests.get(f"{base_url}/tasks/{task_id}/", timeout=5)
+        return response.json() if response.ok else None
+
+    with pytest.raises(ClientCheckFailure) as failure:
+        check_client(todo_mock, "getTask", lambda: reads_the_body(1, todo_mock.url), settings=FEW)
+    # the allowed responses all parse; only a fault can break it (malformed JSON, a cut connection)
+    assert "\nFAULT " in str(failure.value)
+    assert todo_mock.faults() == []  # every example's rule is gone again
 
 
 @pytest.mark.parametrize(
@@ -208,7 +222,9 @@ def test_the_github_client_survives_every_allowed_response(github_mock, operatio
 
 def test_a_client_sending_bad_requests_fails_the_check(todo_mock):
     def sloppy_create():
-        requests.post(f"{todo_mock.url}/tasks/", json={"summary": 42}, timeout=5)
+        # survives every answer, even a dropped connection; only its request is wrong
+        with contextlib.suppress(requests.RequestException):
+            requests.post(f"{todo_mock.url}/tasks/", json={"summary": 42}, timeout=5)
         todo_client.create_task("ok", base_url=todo_mock.url)
 
     with pytest.raises(

@@ -354,3 +354,10 @@ def test_a_path_parameter_holding_a_newline_still_reaches_its_operation(todo_cli
     assert response.status_code == 404
     assert response.content_type == "application/json"  # the contract's TaskNotFound
     assert violations_of(response)[0]["location"] == "path/id"
+
+
+def test_a_request_answered_by_a_fault_is_still_validated_for_the_journal(todo_client):
+    response = todo_client.post("/tasks/", json={"summary": 7}, headers={"X-Harness-Fault": "unavailable"})
+    assert response.status_code == 503
+    entry = todo_client.get("/__harness/requests").json["requests"][-1]
+    assert [(v["location"], v["rule"]) for v in entry["violations"]] == [("body/summary", "type")]
