@@ -20,7 +20,7 @@ from harness.compiled import compiled
 from harness.contracts import load_contract
 from harness.verify import Phase, VerifyOptions, verify
 from mock_server.rejections import error_status
-from tests.conftest import GITHUB, TODO, corpus_path
+from tests.conftest import GITHUB, TODO, corpus_contract
 
 CHECKS = (
     "not_a_server_error",
@@ -43,10 +43,12 @@ with-security-parameters = false
 ALL_PHASES = (Phase.EXAMPLES, Phase.COVERAGE, Phase.FUZZING, Phase.STATEFUL)
 
 SPECS = [
-    pytest.param(lambda: TODO, (), ALL_PHASES, None, id="contracts/todo"),
-    pytest.param(lambda: GITHUB, ("Authorization: token x",), ALL_PHASES, None, id="contracts/github"),
+    pytest.param(lambda: load_contract(TODO), (), ALL_PHASES, None, id="contracts/todo"),
     pytest.param(
-        lambda: corpus_path("specs", "petstore", "openapi.yaml"),
+        lambda: load_contract(GITHUB), ("Authorization: token x",), ALL_PHASES, None, id="contracts/github"
+    ),
+    pytest.param(
+        lambda: corpus_contract("specs", "petstore", "openapi.yaml"),
         ("api_key: k", "Authorization: Bearer x"),
         (Phase.COVERAGE, Phase.FUZZING),
         None,
@@ -54,7 +56,7 @@ SPECS = [
         marks=pytest.mark.corpus,
     ),
     pytest.param(
-        lambda: corpus_path("specs", "twilio", "twilio_api_v2010.json.gz"),
+        lambda: corpus_contract("specs", "twilio", "twilio_api_v2010.json.gz"),
         ("Authorization: Basic QUMxOnRvaw==",),
         (Phase.FUZZING,),
         8,
@@ -62,7 +64,7 @@ SPECS = [
         marks=pytest.mark.corpus,
     ),
     pytest.param(
-        lambda: corpus_path("specs", "discord", "openapi.json.gz"),
+        lambda: corpus_contract("specs", "discord", "openapi.json.gz"),
         ("Authorization: Bot x",),
         (Phase.FUZZING,),
         8,
@@ -70,7 +72,7 @@ SPECS = [
         marks=pytest.mark.corpus,
     ),
     pytest.param(
-        lambda: corpus_path("specs", "openai", "openapi.yaml.gz"),
+        lambda: corpus_contract("specs", "openai", "openapi.yaml.gz"),
         ("Authorization: Bearer x",),
         (Phase.FUZZING,),
         8,
@@ -78,7 +80,7 @@ SPECS = [
         marks=pytest.mark.corpus,
     ),
     pytest.param(
-        lambda: corpus_path("specs", "stripe", "spec3.yaml.gz"),
+        lambda: corpus_contract("specs", "stripe", "spec3.yaml.gz"),
         ("Authorization: Bearer sk_test_x",),
         (Phase.FUZZING,),
         8,
@@ -119,8 +121,7 @@ def unavoidable(finding, contract) -> str | None:
 
 @pytest.mark.parametrize(("spec", "headers", "phases", "operations"), SPECS)
 def test_the_mock_keeps_the_contract_it_serves(tmp_path, spec, headers, phases, operations):
-    path = spec()
-    contract = load_contract(path)
+    contract = spec()
     (tmp_path / "schemathesis.toml").write_text(SCHEMATHESIS_TOML)
     options = VerifyOptions(
         max_examples=5,
@@ -131,9 +132,9 @@ def test_the_mock_keeps_the_contract_it_serves(tmp_path, spec, headers, phases, 
         include=sample(contract, operations),
     )
 
-    with serve_mock(path) as mock:
+    with serve_mock([contract]) as mock:
         result = verify(
-            path, url=mock.url + contract.base_path, options=options, workdir=tmp_path, timeout=300
+            contract, url=mock.url + contract.base_path, options=options, workdir=tmp_path, timeout=300
         )
 
     # schemathesis cannot use some schemas of the contract itself (OpenAI's POST /containers):

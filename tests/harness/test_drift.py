@@ -12,7 +12,7 @@ from vcr.request import Request
 
 from harness.cassettes import cassette_dict, save_cassette
 from harness.drift import check_drift
-from tests.conftest import TODO, corpus_path
+from tests.conftest import TODO, corpus_contract, corpus_path
 
 ORIGIN = "http://127.0.0.1:5000"
 
@@ -255,13 +255,13 @@ def test_reports_in_json_and_junit(tmp_path):
 
 @pytest.fixture(scope="module")
 def github_drift():
-    spec = corpus_path("specs", "github", "api.github.com.json.gz")
+    spec = corpus_contract("specs", "github", "api.github.com.json.gz")
     return check_drift(spec, [corpus_path("cassettes", "codecov-shared-github")])
 
 
 @pytest.fixture(scope="module")
 def stripe_drift():
-    spec = corpus_path("specs", "stripe", "spec3.yaml.gz")
+    spec = corpus_contract("specs", "stripe", "spec3.yaml.gz")
     return check_drift(spec, [corpus_path("cassettes", "saleor-stripe")])
 
 
@@ -325,7 +325,7 @@ def test_stripe_2019_recordings_drift_from_the_2023_spec(stripe_drift):
 @pytest.mark.corpus
 def test_cassettes_vcrpy_cannot_load_are_findings_not_crashes():
     report = check_drift(
-        corpus_path("specs", "openai", "openapi.yaml.gz"), [corpus_path("cassettes", "pydantic-ai")]
+        corpus_contract("specs", "openai", "openapi.yaml.gz"), [corpus_path("cassettes", "pydantic-ai")]
     )
 
     assert {f.rule for f in report.findings if f.part == "cassette"} == {"parse"}
