@@ -18,9 +18,45 @@ if TYPE_CHECKING:
 _BODY_EXCERPT = 4096
 
 
-def body_text(body: bytes, limit: int = _BODY_EXCERPT) -> str:
-    text = body[:limit].decode("utf-8", errors="replace")
-    return text + "…" if len(body) > limit else text
+@dataclass(frozen=True)
+class BodyExcerpt:
+    """The first `_BODY_EXCERPT` bytes of a body, decoded only when shown.
+
+    A journal keeps thousands of these. Kept as bytes, a body up to the limit is shared with the
+    response that sent it (cached answers reuse one bytes object), and a longer one costs one byte
+    per byte: decoded eagerly, the "…" marker alone made every truncated excerpt a 2-byte-per-char
+    str (8 KiB each).
+    """
+
+    head: bytes
+    truncated: bool = False
+
+    def __str__(self) -> str:
+        text = self.head.decode("utf-8", errors="replace")
+        return text + "…" if self.truncated else text
+
+
+class _Excerpts:
+    """Makes excerpts, reusing the last few made from the very same (immutable) bytes object."""
+
+    _SIZE = 64
+
+    def __init__(self, limit: int = _BODY_EXCERPT):
+        self.limit = limit
+        # id -> (the body itself, which keeps the id from being reused, and its excerpt)
+        self._recent: dict[int, tuple[bytes, BodyExcerpt]] = {}
+
+    def __call__(self, body: bytes) -> BodyExcerpt:
+        if len(body) <= self.limit:
+            return BodyExcerpt(body)
+        known = self._recent.get(id(body))
+        if known is not None and known[0] is body:
+            return known[1]
+        excerpt = BodyExcerpt(body[: self.limit], truncated=True)
+        if len(self._recent) >= self._SIZE:
+            self._recent.clear()
+        self._recent[id(body)] = (body, excerpt)
+        return excerpt
 
 
 @dataclass
@@ -31,13 +67,13 @@ class JournalEntry:
     path: str
     query: str
     request_headers: dict[str, str]
-    request_body: str
+    request_body: BodyExcerpt
     contract: str | None
     operation: str | None
     violations: list[dict[str, Any]]
     status: int
     response_headers: dict[str, str]
-    response_body: str
+    response_body: BodyExcerpt
     source: str
     duration_ms: float
     notes: dict[str, Any] = field(default_factory=dict)
@@ -51,7 +87,7 @@ class JournalEntry:
                 "path": self.path,
                 "query": self.query,
                 "headers": self.request_headers,
-                "body": self.request_body,
+                "body": str(self.request_body),
             },
             "contract": self.contract,
             "operation": self.operation,
@@ -59,7 +95,7 @@ class JournalEntry:
             "response": {
                 "status": self.status,
                 "headers": self.response_headers,
-                "body": self.response_body,
+                "body": str(self.response_body),
                 "source": self.source,
             },
             "duration_ms": round(self.duration_ms, 3),
@@ -74,6 +110,12 @@ class Journal:
         self._entries: deque[JournalEntry] = deque(maxlen=capacity)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._excerpts = _Excerpts()
+
+    def excerpt(self, body: bytes) -> BodyExcerpt:
+        """How an entry keeps a request or response body (see `BodyExcerpt`)."""
+        with self._lock:
+            return self._excerpts(body)
 
     def next_id(self) -> int:
         with self._lock:
@@ -111,10 +153,18 @@ class SharedJournal(Journal):
         return self._store.incr(self._IDS)
 
     def append(self, entry: JournalEntry) -> None:
-        self._store.push(self._ENTRIES, json.dumps(dataclasses.asdict(entry), default=str), self._capacity)
+        data = dataclasses.asdict(entry)
+        # Bodies travel as the text the admin API shows (asdict would turn them into dicts of bytes).
+        data["request_body"], data["response_body"] = str(entry.request_body), str(entry.response_body)
+        self._store.push(self._ENTRIES, json.dumps(data, default=str), self._capacity)
 
     def entries(self, where: Callable[[JournalEntry], bool] | None = None) -> list[JournalEntry]:
-        loaded = [JournalEntry(**json.loads(item)) for item in self._store.items(self._ENTRIES)]
+        loaded = []
+        for item in self._store.items(self._ENTRIES):
+            data = json.loads(item)
+            for key in ("request_body", "response_body"):
+                data[key] = BodyExcerpt(data[key].encode("utf-8"))
+            loaded.append(JournalEntry(**data))
         return [entry for entry in loaded if where is None or where(entry)]
 
     def clear(self) -> None:

@@ -21,7 +21,7 @@ from harness.clock import Clock
 from harness.compiled import compiled
 from harness.contracts import ContractSet, Operation
 from harness.http import HttpRequest, MockResponse
-from harness.journal import JournalEntry, body_text, journal_for
+from harness.journal import JournalEntry, journal_for
 from harness.responses import NoValidBody, Preference, ResponseChoiceError
 from harness.routing import RouteMatch, RouteMiss
 from harness.satisfiability import check_responses, explain_no_valid_body
@@ -280,13 +280,13 @@ class MockEngine:
                 path=request.path,
                 query=request.query_string,
                 request_headers=request.headers.as_dict(),
-                request_body=body_text(request.body),
+                request_body=self.journal.excerpt(request.body),
                 contract=operation.contract.name if operation else None,
                 operation=operation.name if operation else None,
                 violations=[violation.as_dict() for violation in exchange.violations],
                 status=response.status,
                 response_headers=response.headers.as_dict(),
-                response_body=body_text(response.body),
+                response_body=self.journal.excerpt(response.body),
                 source=response.source,
                 duration_ms=duration_ms,
                 notes=notes,
