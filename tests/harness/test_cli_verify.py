@@ -73,12 +73,24 @@ def test_each_finding_shows_title_operation_curl_and_minimal_example(run, tmp_pa
 def test_a_server_that_keeps_the_contract_exits_0(run):
     with LiveServer(create_app()) as server:
         result = run(
-            TODO, "--url", server.url, "--include", "listTasks", "--phases", "examples,fuzzing", "-n", "5"
+            TODO,
+            "--url",
+            server.url,
+            "--include",
+            "listTasks",
+            "--include",
+            "getTask",
+            "--phases",
+            "examples,fuzzing",
+            "-n",
+            "5",
+            "--workers",
+            "2",
         )
 
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("no failures: ")
-    assert "phases examples, fuzzing" in result.stdout
+    assert "2 operations, phases examples, fuzzing" in result.stdout
 
 
 @pytest.mark.parametrize(
