@@ -46,6 +46,9 @@ class MockSettings:
     journal_size: int = 10_000
     # Refuse to start when a declared response admits no value (see harness.satisfiability).
     strict: bool = False
+    # Answer invalid requests with problem+json listing the violations even where the contract
+    # declares its own error response (the default answers with that response, as Prism does).
+    problem_errors: bool = False
     # Replay (mock_server/replay.py): cassette files or directories answered from first.
     cassettes: Sequence[str | Path] = ()
     cassettes_only: bool = False
@@ -73,6 +76,7 @@ class Exchange:
     security: SecurityOutcome | None = None
     notes: dict[str, Any] = field(default_factory=dict)
     validated: bool = False
+    problem_errors: bool = False  # from MockSettings.problem_errors
 
 
 Next = Callable[[Exchange], MockResponse]
@@ -117,7 +121,7 @@ def validate_request(exchange: Exchange, call_next: Next) -> MockResponse:
     if result.ok:
         return call_next(exchange)
     exchange.violations.extend(result.violations)
-    return reject(operation, result.status, result.violations)
+    return reject(operation, result.status, result.violations, problem_only=exchange.problem_errors)
 
 
 def _declared_or_problem(operation: Operation, status: int, title: str, detail: str) -> MockResponse:
@@ -205,8 +209,11 @@ class MockEngine:
     def route(self, request: HttpRequest) -> Exchange:
         matched = self.contracts.match(request.method, request.path)
         if isinstance(matched, RouteMatch):
-            return Exchange(request, matched.target, matched.path_parameters)
-        return Exchange(request, miss=matched)
+            exchange = Exchange(request, matched.target, matched.path_parameters)
+        else:
+            exchange = Exchange(request, miss=matched)
+        exchange.problem_errors = self.settings.problem_errors
+        return exchange
 
     def handle(self, request: HttpRequest) -> MockResponse:
         started = time.perf_counter()

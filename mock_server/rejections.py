@@ -51,10 +51,13 @@ def error_status(
     return (str(others[0]), others[0]) if others else None
 
 
-def reject(operation: Operation, status: int, violations: Sequence[Violation]) -> MockResponse:
-    """The contract's error response (or problem+json) for a request with these violations."""
+def reject(
+    operation: Operation, status: int, violations: Sequence[Violation], *, problem_only: bool = False
+) -> MockResponse:
+    """The contract's error response (or problem+json) for a request with these violations;
+    `problem_only` always answers problem+json (`harness mock --problem-errors`)."""
     catalog = compiled(operation).catalog
-    chosen = error_status(catalog.statuses, status, violations)
+    chosen = None if problem_only else error_status(catalog.statuses, status, violations)
     response = None
     if chosen is not None:
         try:

@@ -28,6 +28,12 @@ from harness.cli._replay import check_replay_options, describe, match_on_option,
 @click.option("--seed", type=int, default=None, help="Make --dynamic bodies reproducible.")
 @click.option("--no-validate", is_flag=True, help="Do not validate requests against the contract.")
 @click.option(
+    "--problem-errors",
+    is_flag=True,
+    help="Answer invalid requests with a 422/400/415 application/problem+json listing every violation, "
+    "even where the contract declares its own error response.",
+)
+@click.option(
     "--strict", is_flag=True, help="Refuse to start when a declared response admits no value (exit 2)."
 )
 @click.option(
@@ -99,6 +105,7 @@ def mock(
     dynamic: bool,
     seed: int | None,
     no_validate: bool,
+    problem_errors: bool,
     strict: bool,
     cassettes: tuple[Path, ...],
     cassettes_only: bool,
@@ -135,6 +142,7 @@ def mock(
             list(contracts),
             mounts=parse_mounts(mounts),
             validate=not no_validate,
+            problem_errors=problem_errors,
             dynamic=dynamic,
             seed=seed,
             strict=strict,

@@ -361,3 +361,20 @@ def test_a_request_answered_by_a_fault_is_still_validated_for_the_journal(todo_c
     assert response.status_code == 503
     entry = todo_client.get("/__harness/requests").json["requests"][-1]
     assert [(v["location"], v["rule"]) for v in entry["violations"]] == [("body/summary", "type")]
+
+
+def test_problem_errors_lists_every_violation_even_where_the_contract_declares_an_error_body():
+    client = create_app([TODO], problem_errors=True).test_client()
+    response = client.post("/tasks/", json={"summary": "x" * 130, "description": 5})
+    assert response.status_code == 422
+    assert response.content_type == "application/problem+json"
+    assert {(v["location"], v["rule"]) for v in response.json["violations"]} == {
+        ("body/summary", "maxLength"),
+        ("body/description", "type"),
+    }
+    unparsable = client.post("/tasks/", data=b"{", content_type="application/json")
+    assert (unparsable.status_code, unparsable.content_type) == (400, "application/problem+json")
+    # the default answers with the contract's own 422 body, the violations in a header
+    default = create_app([TODO]).test_client().post("/tasks/", json={"summary": "x" * 130})
+    assert default.status_code == 422 and default.content_type == "application/json"
+    assert "maxLength" in default.headers["X-Harness-Violations"]
