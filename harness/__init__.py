@@ -6,6 +6,7 @@ The public API is what `__all__` lists; other modules are internal.
 from __future__ import annotations
 
 from harness.client_checks import ClientCheckFailure, check_client, responses_for
+from harness.contract_tests import contract_state_machine, contract_tests
 from harness.contracts import Contract, ContractSet, Operation, load_contract
 from harness.errors import (
     ConfigurationError,
@@ -45,6 +46,8 @@ __all__ = [
     "RunningRecorder",
     "Violation",
     "check_client",
+    "contract_state_machine",
+    "contract_tests",
     "load_contract",
     "responses_for",
     "serve_mock",

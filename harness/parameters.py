@@ -123,11 +123,17 @@ class SchemaView:
             return {key: self.coerce(item, self.property(schema, key)) for key, item in value.items()}
         if not isinstance(value, str):
             return value
-        return coerce_text(value, self.types(schema))
+        kinds = self.types(schema)
+        coerced = coerce_text(value, kinds)
+        if coerced is value and "array" in kinds and "string" not in kinds:
+            # A form field sent once is an array of one (`tags=a`, not only `tags=a&tags=b`).
+            return [self.coerce(value, self.items(schema))]
+        return coerced
 
 
 def coerce_text(value: str, kinds: AbstractSet[str]) -> Any:
-    """One wire string as the value of a schema accepting `kinds` (`SchemaView.types`)."""
+    """One wire string as the value of a schema accepting `kinds` (`SchemaView.types`); an array
+    schema's lone item is `SchemaView.coerce`'s to wrap."""
     if "string" in kinds and not (kinds & {"integer", "number"} and _NUMBER.match(value)):
         return value
     if "integer" in kinds and _INTEGER.match(value):

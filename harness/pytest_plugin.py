@@ -16,6 +16,9 @@ Precedence: `--harness-contract` on the command line > the `harness_contracts` f
 Simulated failures: `@pytest.mark.harness_fault("unavailable", operation="repos/get", times=2)` adds
 a fault rule for one test (repeatable); `harness_mock.fault(...)` does it for a `with` block, and
 `harness_mock.clock` moves the mock's time (inject `harness_mock.clock.sleep` into clients).
+
+`--harness-coverage PATH` writes PATH.json and PATH.html at the end of the session: which declared
+responses the tests exercised through the mock (plus `--harness-coverage-cassettes` recordings).
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from harness.coverage import SessionCoverage
     from harness.mock import RunningMock
+
+_COVERAGE: pytest.StashKey[SessionCoverage] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,6 +46,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="OpenAPI contract the harness_mock fixture serves (repeatable).",
     )
     parser.addini("harness_contracts", "OpenAPI contracts the harness_mock fixture serves.", type="linelist")
+    group.addoption(
+        "--harness-coverage",
+        metavar="PATH",
+        help="At the end of the session, write the coverage matrix of the mock's contracts (what the tests "
+        "exercised) to PATH.json and PATH.html.",
+    )
+    group.addoption(
+        "--harness-coverage-cassettes",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="Cassette file or folder that also counts for --harness-coverage (repeatable).",
+    )
     parser.addini(
         "harness_api",
         "API name for harness_vcr_config: cassettes go to cassettes/<api>/ (default: the test module name).",
@@ -72,11 +91,21 @@ def harness_mock_server(request: pytest.FixtureRequest) -> Iterator[RunningMock]
         running = serve_mock([Path(path) for path in paths])
     except HarnessError as exc:
         raise pytest.UsageError(f"harness_mock cannot start: {exc}") from None
+    coverage = request.config.stash.get(_COVERAGE, None)
+    if coverage is not None:
+        coverage.contracts = list(running.engine.contracts.contracts)
     with running:
         yield running
+        if coverage is not None:
+            coverage.collect(running.journal())
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    target = config.getoption("harness_coverage", None)
+    if target:
+        from harness.coverage import SessionCoverage
+
+        config.stash[_COVERAGE] = SessionCoverage(target, config.getoption("harness_coverage_cassettes"))
     config.addinivalue_line(
         "markers",
         "harness_allow_violations: the harness_mock fixture does not fail the test when the code under "
@@ -99,6 +128,9 @@ def harness_mock(harness_mock_server: RunningMock, request: pytest.FixtureReques
     """
     from harness.errors import HarnessError
 
+    coverage = request.config.stash.get(_COVERAGE, None)
+    if coverage is not None:  # keep what earlier tests sent before the journal is cleared
+        coverage.collect(harness_mock_server.journal())
     harness_mock_server.reset()
     # Closest markers first: rules are tried in the order they were added.
     for marker in request.node.iter_markers("harness_fault"):
@@ -148,3 +180,21 @@ def harness_vcr_config(request: pytest.FixtureRequest) -> dict[str, Any]:
         return vcr_config(api, contract=contract if contract.exists() else None, root=root)
     except HarnessError as exc:
         raise pytest.UsageError(f"harness_vcr_config: {exc}") from None
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    coverage = config.stash.get(_COVERAGE, None)
+    if coverage is None:
+        return
+    matrix = coverage.write()
+    if matrix is None:
+        terminalreporter.write_line(
+            "harness coverage: no test used the harness_mock fixture; nothing written"
+        )
+        return
+    summary = matrix.summary()
+    json_path, html_path = coverage.paths
+    terminalreporter.write_line(
+        f"harness coverage: {summary.covered} of {summary.declared} declared responses exercised "
+        f"({summary.percent:.0f}%); written to {json_path} and {html_path}"
+    )

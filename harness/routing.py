@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 from urllib.parse import unquote
@@ -110,55 +110,46 @@ class Router(Generic[T]):
         self._routes.append((method, template, target))
 
     def match(self, method: str, path: str) -> RouteMatch[T] | RouteMiss:
+        """The operation for `method` on the most specific template matching `path`.
+
+        As OpenAPI prescribes, the path is matched first (concrete before templated) and the
+        method second: `POST /pets/findByStatus` is a 405 when that path declares only GET, even
+        if `POST /pets/{petId}` exists.
+        """
         method = method.upper()
         segments = _segments(path)
+        found = self._find(self._root, segments, 0)
+        if found is None:
+            return RouteMiss()
+        node, values = found
         # HEAD is answered by GET when the contract does not declare it.
         for wanted in (method, "GET") if method == "HEAD" else (method,):
-            found = self._find(self._root, segments, 0, wanted)
-            if found is not None:
-                node, values = found
+            if wanted in node.targets:
                 template, target, names = node.targets[wanted]
                 return RouteMatch(target, template, dict(zip(names, values, strict=True)))
-        allowed = {name for node in self._terminals(self._root, segments, 0) for name in node.targets}
-        return RouteMiss(allowed=tuple(sorted(allowed)))
+        return RouteMiss(allowed=tuple(sorted(node.targets)))
 
-    def _terminals(self, node: _Node[T], segments: list[str], index: int) -> Iterator[_Node[T]]:
-        """Every node the path reaches, whatever the method (for the `Allow` header of a 405)."""
+    def _find(self, node: _Node[T], segments: list[str], index: int) -> tuple[_Node[T], list[str]] | None:
         if index == len(segments):
-            yield node
-            return
+            return (node, []) if node.targets else None
         segment = segments[index]
         child = node.static.get(segment) or node.static.get(unquote(segment))
         if child is not None:
-            yield from self._terminals(child, segments, index + 1)
-        if segment:
-            for pattern, dynamic_child in node.dynamic:
-                if pattern.match(segment):
-                    yield from self._terminals(dynamic_child, segments, index + 1)
-
-    def _find(
-        self, node: _Node[T], segments: list[str], index: int, method: str
-    ) -> tuple[_Node[T], list[str]] | None:
-        if index == len(segments):
-            return (node, []) if method in node.targets else None
-        segment = segments[index]
-        child = node.static.get(segment) or node.static.get(unquote(segment))
-        if child is not None:
-            found = self._find(child, segments, index + 1, method)
+            found = self._find(child, segments, index + 1)
             if found is not None:
                 return found
         if not segment:
             return None  # an empty segment never fills a parameter
         for pattern, dynamic_child in node.dynamic:
             if dynamic_child is node.bare:  # `{param}`: the whole segment, no regex to run
-                found = self._find(dynamic_child, segments, index + 1, method)
+                found = self._find(dynamic_child, segments, index + 1)
                 if found is not None:
                     return found[0], [unquote(segment), *found[1]]
                 continue
             matched = pattern.match(segment)
             if matched is None:
                 continue
-            found = self._find(dynamic_child, segments, index + 1, method)
+            found = self._find(dynamic_child, segments, index + 1)
             if found is not None:
                 child_node, values = found
                 return child_node, [unquote(value) for value in matched.groups()] + values

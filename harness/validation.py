@@ -189,7 +189,7 @@ class RequestValidator:
                     )
                 continue
             # A plain string needs only the top-level types, already known (`rule.kinds`).
-            if isinstance(value, str):
+            if isinstance(value, str) and "array" not in rule.kinds:
                 value = coerce_text(value, rule.kinds)
             else:
                 value = SchemaView(rule.schema).coerce(value, rule.schema)
@@ -232,7 +232,8 @@ class RequestValidator:
             return  # a media type we cannot read structurally (XML, binary): accepted as is
         result.parsed_body = value
         if not is_json_media_type(rule.media_type):
-            value = SchemaView(rule.schema).coerce(value, rule.schema)
+            view = SchemaView(rule.schema)
+            value = _with_empty_arrays(view, view.coerce(value, rule.schema), rule.schema)
         result.violations.extend(schema_violations(rule.validator, value, "body"))
 
     def _body_rule(self, content_type: str) -> _BodyRule | None:
@@ -240,6 +241,18 @@ class RequestValidator:
             if media_type_matches(rule.media_type, content_type):
                 return rule
         return None
+
+
+def _with_empty_arrays(view: SchemaView, value: Any, schema: Any) -> Any:
+    """Form encodings cannot carry an empty array (`tags=` is one empty string, no `tags` is
+    nothing): a required array field that is absent from a form body is read as []."""
+    resolved = view.resolve(schema)
+    if not isinstance(value, dict) or not isinstance(resolved, dict):
+        return value
+    for name in resolved.get("required", []):
+        if name not in value and view.types(view.property(resolved, name)) == {"array"}:
+            value = {**value, name: []}
+    return value
 
 
 def media_type_matches(declared: str, actual: str) -> bool:
@@ -295,6 +308,7 @@ def _parse_multipart(request: HttpRequest) -> dict[str, Any]:
     for name, storage in _multi_items(files):
         # Files are binary strings to JSON Schema (`format: binary`); their bytes are not inspected.
         fields[name] = storage.filename or name
+        storage.close()  # large uploads are spooled to a temporary file
     return fields
 
 

@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from werkzeug.routing import PathConverter
 
 from harness.http import Headers, HttpRequest, MockResponse
 from mock_server.engine import MockEngine
@@ -144,7 +145,8 @@ def build_flask_app(engine: MockEngine) -> Flask:
     app.add_url_rule(
         "/", "mock", mock_view, defaults={"path": ""}, methods=METHODS, provide_automatic_options=False
     )
-    app.add_url_rule("/<path:path>", "mock", mock_view, methods=METHODS, provide_automatic_options=False)
+    app.url_map.converters["anypath"] = AnyPath
+    app.add_url_rule("/<anypath:path>", "mock", mock_view, methods=METHODS, provide_automatic_options=False)
     # Mock requests skip Flask's per-request machinery (mock_server/wsgi.py); the routes above still
     # answer the admin API, and anything MockWSGI hands over.
     from mock_server.wsgi import MockWSGI
@@ -153,3 +155,10 @@ def build_flask_app(engine: MockEngine) -> Flask:
     app.wsgi_app = dispatch  # type: ignore[method-assign]
     app.extensions["harness.request_reader"] = dispatch.read_request
     return app
+
+
+class AnyPath(PathConverter):
+    """`<path:...>` whose segments may hold any character: a decoded `%0A` is still a path to
+    route (to a 404 or a 422 of the contract), not a Flask HTML page."""
+
+    regex = "(?s:[^/].*?)"

@@ -24,10 +24,12 @@ from harness.http import HttpRequest, MockResponse
 from harness.journal import JournalEntry, journal_for
 from harness.responses import NoValidBody, Preference, ResponseChoiceError
 from harness.routing import RouteMatch, RouteMiss
+from harness.satisfiability import check_responses, explain_no_valid_body
 from harness.security import SecurityOutcome, check_security
 from harness.state import StateStore, open_store
 from harness.validation import Violation
 from mock_server.problems import problem
+from mock_server.rejections import reject
 
 if TYPE_CHECKING:
     from mock_server.faults import FaultControl
@@ -42,6 +44,11 @@ class MockSettings:
     dynamic: bool = False
     seed: int | None = None
     journal_size: int = 10_000
+    # Refuse to start when a declared response admits no value (see harness.satisfiability).
+    strict: bool = False
+    # Answer invalid requests with problem+json listing the violations even where the contract
+    # declares its own error response (the default answers with that response, as Prism does).
+    problem_errors: bool = False
     # Replay (mock_server/replay.py): cassette files or directories answered from first.
     cassettes: Sequence[str | Path] = ()
     cassettes_only: bool = False
@@ -69,6 +76,7 @@ class Exchange:
     security: SecurityOutcome | None = None
     notes: dict[str, Any] = field(default_factory=dict)
     validated: bool = False
+    problem_errors: bool = False  # from MockSettings.problem_errors
 
 
 Next = Callable[[Exchange], MockResponse]
@@ -100,7 +108,7 @@ def check_credentials(exchange: Exchange, call_next: Next) -> MockResponse:
 
 
 def validate_request(exchange: Exchange, call_next: Next) -> MockResponse:
-    """422 (400 unparsable, 415 wrong media type) listing every violation of the contract."""
+    """The contract's own error response (see `mock_server.rejections`), violations in a header."""
     operation = exchange.operation
     if operation is None:
         return call_next(exchange)
@@ -113,13 +121,7 @@ def validate_request(exchange: Exchange, call_next: Next) -> MockResponse:
     if result.ok:
         return call_next(exchange)
     exchange.violations.extend(result.violations)
-    return problem(
-        result.status,
-        "Request does not match the contract",
-        f"{len(result.violations)} violation(s) of {operation.name}",
-        operation=operation.name,
-        violations=[violation.as_dict() for violation in result.violations],
-    )
+    return reject(operation, result.status, result.violations, problem_only=exchange.problem_errors)
 
 
 def _declared_or_problem(operation: Operation, status: int, title: str, detail: str) -> MockResponse:
@@ -174,6 +176,8 @@ class MockEngine:
         self._draws = 0
         self._draw_lock = threading.Lock()
         self.started = time.time()
+        # Responses no value satisfies, found before any request (cheap: GitHub's in ~0.1 s).
+        self.empty_responses = check_responses(contracts.contracts, strict=self.settings.strict)
         self.state: StateStore = open_store(self.settings.state)
         try:
             from mock_server.faults import FaultControl
@@ -209,8 +213,11 @@ class MockEngine:
     def route(self, request: HttpRequest) -> Exchange:
         matched = self.contracts.match(request.method, request.path)
         if isinstance(matched, RouteMatch):
-            return Exchange(request, matched.target, matched.path_parameters)
-        return Exchange(request, miss=matched)
+            exchange = Exchange(request, matched.target, matched.path_parameters)
+        else:
+            exchange = Exchange(request, miss=matched)
+        exchange.problem_errors = self.settings.problem_errors
+        return exchange
 
     def handle(self, request: HttpRequest) -> MockResponse:
         started = time.perf_counter()
@@ -251,7 +258,8 @@ class MockEngine:
         except ResponseChoiceError as exc:
             return problem(exc.status, exc.title, exc.detail, operation=exchange.operation.name, **exc.extra)
         except NoValidBody as exc:
-            return problem(500, "The contract admits no valid response body", str(exc))
+            detail = explain_no_valid_body(self.empty_responses, exchange.operation.name, str(exc))
+            return problem(500, "The contract admits no valid response body", detail)
 
     def _rng(self) -> random.Random:
         with self._draw_lock:

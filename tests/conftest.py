@@ -97,3 +97,16 @@ def redis_state(redis_server):
     import uuid
 
     return f"{redis_server}?prefix=test-{uuid.uuid4().hex[:12]}"
+
+
+_CORPUS_CONTRACTS: dict[Path, object] = {}
+
+
+def corpus_contract(*parts: str):
+    """A corpus spec loaded once per test session (Stripe's takes seconds to parse), or a skip."""
+    from harness.contracts import load_contract
+
+    path = corpus_path(*parts)
+    if path not in _CORPUS_CONTRACTS:
+        _CORPUS_CONTRACTS[path] = load_contract(path)
+    return _CORPUS_CONTRACTS[path]

@@ -8,8 +8,11 @@ from __future__ import annotations
 import click
 
 from harness.cli.cassettes import cassettes
+from harness.cli.coverage import coverage
+from harness.cli.drift import drift
 from harness.cli.mock import mock
 from harness.cli.record import record
+from harness.cli.verify import verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -21,3 +24,6 @@ def main() -> None:
 main.add_command(mock)
 main.add_command(record)
 main.add_command(cassettes)
+main.add_command(verify)
+main.add_command(drift)
+main.add_command(coverage)

@@ -28,6 +28,15 @@ from harness.cli._replay import check_replay_options, describe, match_on_option,
 @click.option("--seed", type=int, default=None, help="Make --dynamic bodies reproducible.")
 @click.option("--no-validate", is_flag=True, help="Do not validate requests against the contract.")
 @click.option(
+    "--problem-errors",
+    is_flag=True,
+    help="Answer invalid requests with a 422/400/415 application/problem+json listing every violation, "
+    "even where the contract declares its own error response.",
+)
+@click.option(
+    "--strict", is_flag=True, help="Refuse to start when a declared response admits no value (exit 2)."
+)
+@click.option(
     "--cassettes",
     "cassettes",
     multiple=True,
@@ -96,6 +105,8 @@ def mock(
     dynamic: bool,
     seed: int | None,
     no_validate: bool,
+    problem_errors: bool,
+    strict: bool,
     cassettes: tuple[Path, ...],
     cassettes_only: bool,
     match_on: tuple[str, ...] | None,
@@ -131,8 +142,10 @@ def mock(
             list(contracts),
             mounts=parse_mounts(mounts),
             validate=not no_validate,
+            problem_errors=problem_errors,
             dynamic=dynamic,
             seed=seed,
+            strict=strict,
             cassettes=list(cassettes),
             cassettes_only=cassettes_only,
             match_on=match_on,
@@ -154,6 +167,8 @@ def mock(
             f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port"
         ) from None
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    for empty in engine.empty_responses:
+        click.echo(f"warning: no value satisfies {empty}; requests for it get a 500", err=True)
     url = f"http://{host}:{server.server_port}"
     for contract in engine.contracts.contracts:
         prefix = contract.mount if contract.mount is not None else contract.base_path

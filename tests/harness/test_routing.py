@@ -28,7 +28,7 @@ def router():
     [
         ("GET", "/users/me", "GET /users/me", {}),
         ("GET", "/users/42", "GET /users/{id}", {"id": "42"}),
-        ("DELETE", "/users/me", "DELETE /users/{user_id}", {"user_id": "me"}),
+        ("DELETE", "/users/7", "DELETE /users/{user_id}", {"user_id": "7"}),
         ("GET", "/Accounts/AC1.json", "GET /Accounts/{Sid}.json", {"Sid": "AC1"}),
         ("GET", "/Accounts/AC1", "GET /Accounts/{Sid}", {"Sid": "AC1"}),
         (
@@ -43,7 +43,7 @@ def router():
     ids=[
         "static-wins",
         "template",
-        "falls-through-to-method",
+        "same-shape-other-name",
         "mixed-segment",
         "bare-param",
         "nested",
@@ -58,9 +58,17 @@ def test_match(router, method, path, target, params):
 
 
 def test_wrong_method_lists_every_allowed_method(router):
-    miss = router.match("POST", "/users/me")
+    miss = router.match("POST", "/users/42")
     assert miss.is_wrong_method
     assert miss.allowed == ("DELETE", "GET")
+
+
+def test_a_concrete_path_is_matched_before_the_method(router):
+    # OpenAPI: concrete paths match before templated ones; /users/me declares GET only, so a
+    # DELETE there is a 405, not DELETE /users/{user_id} with user_id "me".
+    miss = router.match("DELETE", "/users/me")
+    assert miss.is_wrong_method
+    assert miss.allowed == ("GET",)
 
 
 @pytest.mark.parametrize("path", ["/tasks", "/users/", "/users", "/nothing/here"])

@@ -150,44 +150,82 @@ def test_no_content_responses_have_no_body(todo_client):
 # -- request validation ---------------------------------------------------------------------
 
 
+def violations_of(response):
+    """The violations the mock reports in its `X-Harness-Violations` header."""
+    return json.loads(response.headers["X-Harness-Violations"])
+
+
 def test_invalid_body_lists_every_violation(todo_client):
     response = todo_client.post("/tasks/", json={"summary": "x" * 130, "description": 5, "extra": True})
     assert response.status_code == 422
-    assert response.content_type == "application/problem+json"
-    found = {(v["location"], v["rule"]) for v in response.json["violations"]}
+    found = {(v["location"], v["rule"]) for v in violations_of(response)}
     assert ("body/summary", "maxLength") in found
     assert ("body/description", "type") in found
     assert ("body", "additionalProperties") in found
 
 
+def test_a_declared_error_response_is_what_the_client_gets(todo_client):
+    # createTask declares 422 with the contract's Error body: clients parse what the real API sends.
+    response = todo_client.post("/tasks/", json={"summary": "x" * 130})
+    assert response.status_code == 422
+    assert response.content_type == "application/json"
+    assert response.json == {"message": "'summary' must be under 120 characters (got 130)."}
+
+
+def test_without_a_declared_error_response_the_answer_is_problem_json(tmp_path):
+    spec = {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/items": {
+                "get": {
+                    "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        },
+    }
+    path = tmp_path / "items.json"
+    path.write_text(json.dumps(spec))
+    response = create_app([path]).test_client().get("/items?limit=many")
+    assert response.status_code == 422
+    assert response.content_type == "application/problem+json"
+    assert response.json["violations"] == violations_of(response)
+    assert [(v["location"], v["rule"]) for v in response.json["violations"]] == [("query/limit", "type")]
+
+
 def test_missing_required_field_points_at_the_field(todo_client):
     response = todo_client.post("/tasks/", json={"description": "no summary"})
     assert response.status_code == 422
-    assert response.json["violations"][0]["location"] == "body/summary"
-    assert response.json["violations"][0]["rule"] == "required"
+    assert violations_of(response)[0]["location"] == "body/summary"
+    assert violations_of(response)[0]["rule"] == "required"
 
 
 def test_newline_in_summary_breaks_the_pattern(todo_client):
     response = todo_client.post("/tasks/", json={"summary": "two\nlines"})
     assert response.status_code == 422
-    assert response.json["violations"][0]["rule"] == "pattern"
+    assert violations_of(response)[0]["rule"] == "pattern"
 
 
 def test_unparsable_json_is_400_and_wrong_media_type_415(todo_client):
     broken = todo_client.post("/tasks/", data=b'{"summary": ', content_type="application/json")
     assert broken.status_code == 400
-    assert broken.json["violations"][0]["rule"] == "parse"
+    assert broken.json == {"message": "The request body is not valid JSON."}  # the contract's 400
+    assert violations_of(broken)[0]["rule"] == "parse"
     wrong = todo_client.post("/tasks/", data=b"summary=x", content_type="text/csv")
-    assert wrong.status_code == 415
+    # createTask declares no 415: the closest declared error response answers.
+    assert wrong.status_code == 422
+    assert violations_of(wrong)[0]["rule"] == "content-type"
 
 
 def test_path_and_query_parameters_are_validated(github):
     bad_path = create_app([TODO]).test_client().get("/tasks/0/")
-    assert bad_path.status_code == 422
-    assert bad_path.json["violations"][0]["location"] == "path/id"
+    # getTask declares no 422: a bad id is "no such task", the contract's 404.
+    assert bad_path.status_code == 404
+    assert violations_of(bad_path)[0]["location"] == "path/id"
     bad_query = github.get("/user/repos?per_page=500&visibility=secret", headers=TOKEN)
     assert bad_query.status_code == 422
-    locations = {v["location"]: v for v in bad_query.json["violations"]}
+    locations = {v["location"]: v for v in violations_of(bad_query)}
     assert locations["query/per_page"]["rule"] == "maximum"
     assert locations["query/per_page"]["value"] == "500"
     assert locations["query/visibility"]["rule"] == "enum"
@@ -310,8 +348,33 @@ def test_vendor_json_accept_is_answered_with_json(github):
     assert response.content_type == "application/json"
 
 
+def test_a_path_parameter_holding_a_newline_still_reaches_its_operation(todo_client):
+    # Flask's <path:> converter stops at a decoded newline and would answer its own HTML 404.
+    response = todo_client.get("/tasks/a%0Ab/")
+    assert response.status_code == 404
+    assert response.content_type == "application/json"  # the contract's TaskNotFound
+    assert violations_of(response)[0]["location"] == "path/id"
+
+
 def test_a_request_answered_by_a_fault_is_still_validated_for_the_journal(todo_client):
     response = todo_client.post("/tasks/", json={"summary": 7}, headers={"X-Harness-Fault": "unavailable"})
     assert response.status_code == 503
     entry = todo_client.get("/__harness/requests").json["requests"][-1]
     assert [(v["location"], v["rule"]) for v in entry["violations"]] == [("body/summary", "type")]
+
+
+def test_problem_errors_lists_every_violation_even_where_the_contract_declares_an_error_body():
+    client = create_app([TODO], problem_errors=True).test_client()
+    response = client.post("/tasks/", json={"summary": "x" * 130, "description": 5})
+    assert response.status_code == 422
+    assert response.content_type == "application/problem+json"
+    assert {(v["location"], v["rule"]) for v in response.json["violations"]} == {
+        ("body/summary", "maxLength"),
+        ("body/description", "type"),
+    }
+    unparsable = client.post("/tasks/", data=b"{", content_type="application/json")
+    assert (unparsable.status_code, unparsable.content_type) == (400, "application/problem+json")
+    # the default answers with the contract's own 422 body, the violations in a header
+    default = create_app([TODO]).test_client().post("/tasks/", json={"summary": "x" * 130})
+    assert default.status_code == 422 and default.content_type == "application/json"
+    assert "maxLength" in default.headers["X-Harness-Violations"]
