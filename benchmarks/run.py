@@ -54,8 +54,9 @@ PRISM_PACKAGE = "@stoplight/prism-cli@5.14.2"
 
 PET_PATH = "/api/v3/pet/1"
 # Petstore's getPetById accepts `api_key` (an apiKey header) or petstore_auth (OAuth2, checked as a
-# bearer token). werkzeug and gunicorn both drop header names containing "_" before the app sees
-# them, so an `api_key` header can never reach a WSGI app: we pass the OAuth2 alternative instead.
+# bearer token). gunicorn (>= 22, `--header-map drop` by default) drops header names containing "_"
+# before the app sees them (`harness mock`'s handler passes them), so both servers get the OAuth2
+# alternative.
 PET_HEADERS = {"Authorization": "Bearer benchmark-token"}
 ISSUES_PATH = "/repos/octocat/hello-world/issues"
 
@@ -694,14 +695,16 @@ def render_markdown(report: Report) -> str:
         "served (median run): on a 2-core machine shared with the load generator it is steadier than "
         "requests/s.",
         "- Petstore: `GET /api/v3/pet/1` with `Authorization: Bearer …` (the operation's OAuth2 "
-        "alternative; an `api_key` header is dropped by werkzeug and gunicorn because its name has an "
+        "alternative: gunicorn drops an `api_key` header by default because its name has an "
         "underscore), so the request passes security and validation, which is on. The baseline is a "
         "Flask app returning a constant JSON document on the same route. Both run under the same WSGI "
         "server, measured under two: gunicorn gthread (`-w 2 --threads 4`, keep-alive, the "
-        "production-style choice, `benchmarks/wsgi.py`) and werkzeug's threaded server exactly as "
-        "`harness mock` runs it (it closes the connection after every response).",
+        "production-style choice, `benchmarks/wsgi.py`) and werkzeug's threaded server with the request "
+        "handler `harness mock` runs (`harness.live.AppHeadersHandler`, keep-alive), the bare app too.",
         f"- GitHub spec (1223 operations): the real CLI, `python3 -m harness mock "
-        f"api.github.com.json.gz --port N`. Start-up is the time from process start until "
+        f"api.github.com.json.gz --port N --rate-limits FILE`, the file turning off the rate limiting "
+        f"the mock applies by default to a spec declaring `X-RateLimit-*` headers (60 requests an hour, "
+        f"as GitHub; Prism does not limit). Start-up is the time from process start until "
         f"`GET {ISSUES_PATH}` first answers 2xx (polled every 20 ms; median of {s.startups} starts). "
         "Requests/s on the same URL; peak memory is VmHWM of the server process from /proc, read after "
         "the first 2xx and after the load runs (the target uses the latter).",
