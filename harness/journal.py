@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 _BODY_EXCERPT = 4096
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BodyExcerpt:
     """The first `_BODY_EXCERPT` bytes of a body, decoded only when shown.
 
@@ -63,21 +63,21 @@ class _Excerpts:
 
 @dataclass(slots=True)
 class JournalEntry:
-    """One exchange. Headers are kept as the exchange had them (`Headers`, which nothing changes once
-    the response is sent) and turned into a name -> value mapping only when shown."""
+    """One exchange. Headers are kept as the (name, value) pairs the exchange had, and turned into a
+    name -> value mapping only when shown: a journal holds thousands of entries, mostly never shown."""
 
     id: int
     time: float
     method: str
     path: str
     query: str
-    request_headers: Headers | dict[str, str]
+    request_headers: list[tuple[str, str]] | dict[str, str]
     request_body: BodyExcerpt
     contract: str | None
     operation: str | None
     violations: list[dict[str, Any]]
     status: int
-    response_headers: Headers | dict[str, str]
+    response_headers: list[tuple[str, str]] | dict[str, str]
     response_body: BodyExcerpt
     source: str
     duration_ms: float
@@ -108,8 +108,8 @@ class JournalEntry:
         }
 
 
-def _shown(headers: Headers | dict[str, str]) -> dict[str, str]:
-    return headers.as_dict() if isinstance(headers, Headers) else dict(headers)
+def _shown(headers: list[tuple[str, str]] | dict[str, str]) -> dict[str, str]:
+    return Headers.of_pairs(headers).as_dict() if isinstance(headers, list) else dict(headers)
 
 
 class Journal:

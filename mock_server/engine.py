@@ -301,14 +301,14 @@ class MockEngine:
                 method=request.method,
                 path=request.path,
                 query=request.query_string,
-                # The Headers themselves (made into dicts when shown): nothing changes them from here.
-                request_headers=request.headers,
+                # Pairs, made into dicts when shown (`Headers` would keep their lookup index alive).
+                request_headers=request.headers.items(),
                 request_body=self.journal.excerpt(request.body),
                 contract=operation.contract.name if operation else None,
                 operation=operation.name if operation else None,
                 violations=[violation.as_dict() for violation in exchange.violations],
                 status=response.status,
-                response_headers=response.headers,
+                response_headers=response.headers.items(),
                 response_body=self.journal.excerpt(response.body),
                 source=response.source,
                 duration_ms=duration_ms,

@@ -76,3 +76,16 @@ def test_a_shared_journal_round_trips_bodies_as_the_admin_api_shows_them():
     shown = journal.entries()[0].as_dict()
     assert shown["request"]["body"] == '{"summary": "é"}'
     assert shown["response"]["body"] == "x" * LIMIT + "…"
+
+
+def test_entries_keep_header_pairs_and_show_them_as_the_admin_api_does(todo_app):
+    # Given a request with a repeated header
+    client = todo_app.test_client()
+    client.get("/tasks/", headers=[("X-Tag", "a"), ("X-Tag", "b")])
+    (entry,) = todo_app.extensions["harness"].journal.entries()
+    # Then the entry keeps plain pairs (no per-request lookup index stays alive in the journal)
+    assert isinstance(entry.request_headers, list) and isinstance(entry.response_headers, list)
+    # And shows them merged, as before
+    shown = entry.as_dict()
+    assert shown["request"]["headers"]["X-Tag"] == "a, b"
+    assert shown["response"]["headers"]["Content-Type"] == "application/json"
