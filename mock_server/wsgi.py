@@ -3,9 +3,10 @@
 `create_app` still returns the Flask app (the admin API under `/__harness/` is Flask routes), but
 its `wsgi_app` is wrapped in `MockWSGI`, which answers every other request itself: the environ
 becomes an `HttpRequest` and the engine's `MockResponse` a WSGI response, without Flask's request
-context, URL map or response object (about 50 µs of a ~100 µs request, which the mock's catch-all
-never used). What a client sees is what Flask sent: same status line, headers, HEAD and 1xx/204/304
-handling, 500 on an error; responses that need werkzeug's header corrections take werkzeug's path.
+context, URL map, werkzeug request and response objects, none of which the mock's catch-all used (a
+Petstore request took ~130 µs in process through Flask, ~40 µs without). What a client sees is what
+Flask sent: same status line, headers, HEAD and 1xx/204/304 handling, 500 on an error; responses
+that need werkzeug's header corrections take werkzeug's path.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ _MOCK_METHODS = {method: method for method in METHODS}
 _ADMIN_END = len(ADMIN_PREFIX)
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 _SPECIAL_HEADERS = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Length"}
+_NAMES_CACHED = 1024
 
 
 class MockWSGI:
@@ -131,7 +133,9 @@ class _HeaderNames:
                     continue
                 name = names.get(key)
                 if name is None:
-                    name = names[key] = key[5:].replace("_", "-").title()
+                    name = key[5:].replace("_", "-").title()
+                    if len(names) < _NAMES_CACHED:  # clients choose header names: keep the cache bounded
+                        names[key] = name
                 pairs.append((name, value))
             elif key in _SPECIAL_HEADERS and value:
                 pairs.append((_SPECIAL_HEADERS[key], value))
@@ -189,7 +193,7 @@ def _body(environ: dict[str, Any]) -> bytes:
 def wsgi_response(
     response: MockResponse, environ: dict[str, Any], start_response: Callable[..., Any]
 ) -> Iterable[bytes]:
-    """Send `response` as a Flask `Response` of it would be sent, in a fraction of the time."""
+    """Send `response` exactly as a Flask `Response` made of it would go out, in a fraction of the time."""
     status = response.status
     reason = response.reason or _REASONS.get(status)
     body = response.body
