@@ -257,6 +257,16 @@ def _references(raw: Any) -> set[str]:
     return found
 
 
+def follow_refs(raw: Any, node: Any, limit: int = 32) -> Any:
+    """`node` with local `$ref`s followed to their target (at most `limit` hops, so cycles end)."""
+    for _ in range(limit):
+        if isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#"):
+            node = resolve_pointer(raw, node["$ref"][1:])
+        else:
+            break
+    return node
+
+
 def check_references(raw: dict[str, Any], source: str) -> None:
     """Every local `$ref` must resolve; remote ones are refused up front with a fix."""
     try:

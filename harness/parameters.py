@@ -14,7 +14,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from harness.documents import resolve_pointer
+from harness.documents import follow_refs
 
 _INTEGER = re.compile(r"^-?\d+$")
 _NUMBER = re.compile(r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
@@ -58,12 +58,7 @@ class SchemaView:
         self.root = root
 
     def resolve(self, schema: Any) -> Any:
-        for _ in range(32):
-            if isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and schema["$ref"][:1] == "#":
-                schema = resolve_pointer(self.root, schema["$ref"][1:])
-            else:
-                break
-        return schema
+        return follow_refs(self.root, schema)
 
     def types(self, schema: Any) -> set[str]:
         schema = self.resolve(schema)
@@ -84,7 +79,7 @@ class SchemaView:
             elif "items" in schema:
                 found.add("array")
             elif "enum" in schema:
-                found.update(_json_type(value) for value in schema["enum"])
+                found.update(json_type(value) for value in schema["enum"])
         return found
 
     def items(self, schema: Any) -> Any:
@@ -152,16 +147,21 @@ def coerce_text(value: str, kinds: AbstractSet[str]) -> Any:
     return value
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """The JSON Schema type name of a parsed JSON value."""
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int):
         return "integer"
     if isinstance(value, float):
         return "number"
-    if value is None:
-        return "null"
-    return "string"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
 
 
 _ABSENT = object()

@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from harness.documents import resolve_pointer
+from harness.documents import follow_refs
 from harness.http import Headers, MockResponse
 from harness.synthesis import Synthesizer, Unsatisfiable
 from harness.validation import (
@@ -109,7 +109,7 @@ class ResponseCatalog:
         st_operation = operation.schemathesis_operation()
         raw_responses = operation.definition.get("responses", {})
         for key, st_response in st_operation.responses.items():
-            raw = _deref(operation.contract.raw, raw_responses.get(key, {}))
+            raw = follow_refs(operation.contract.raw, raw_responses.get(key, {}))
             self._statuses[str(key)] = StatusVariant(
                 key=str(key),
                 media=list(self._media_variants(st_response, raw)),
@@ -425,20 +425,11 @@ def _to_xml(tag: str, value: Any) -> str:
     return f"<{tag}>{inner}</{tag}>"
 
 
-def _deref(raw: dict[str, Any], node: Any) -> Any:
-    for _ in range(16):
-        if isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#"):
-            node = resolve_pointer(raw, node["$ref"][1:])
-        else:
-            break
-    return node
-
-
 def _named_examples(raw: dict[str, Any], media_object: dict[str, Any]) -> dict[str, Any]:
     """`examples` (named, possibly `$ref`ed; `externalValue` skipped) then `example` as 'default'."""
     found: dict[str, Any] = {}
     for name, example in (media_object.get("examples") or {}).items():
-        example = _deref(raw, example)
+        example = follow_refs(raw, example)
         if isinstance(example, dict) and "value" in example:
             found[str(name)] = example["value"]
     if "example" in media_object:
@@ -447,16 +438,16 @@ def _named_examples(raw: dict[str, Any], media_object: dict[str, Any]) -> dict[s
 
 
 def _header_example(raw: dict[str, Any], response: dict[str, Any], name: str) -> Any:
-    header = _deref(raw, (response.get("headers") or {}).get(name, {}))
+    header = follow_refs(raw, (response.get("headers") or {}).get(name, {}))
     if not isinstance(header, dict):
         return None
     if "example" in header:
         return header["example"]
     for example in (header.get("examples") or {}).values():
-        example = _deref(raw, example)
+        example = follow_refs(raw, example)
         if isinstance(example, dict) and "value" in example:
             return example["value"]
-    schema = _deref(raw, header.get("schema", {}))
+    schema = follow_refs(raw, header.get("schema", {}))
     if isinstance(schema, dict):
         return schema.get("example", schema.get("default"))
     return None

@@ -21,6 +21,7 @@ from typing import Any
 from harness.contracts import Contract, Operation
 from harness.documents import resolve_pointer
 from harness.errors import ContractError, ContractErrorKind
+from harness.parameters import json_type
 
 _TYPES = ("null", "boolean", "object", "array", "number", "integer", "string")
 _UNKNOWN = object()
@@ -343,28 +344,12 @@ def _number(value: Any) -> float | None:
 
 
 def _fits(value: Any, types: set[str]) -> bool:
-    kind = _json_type(value)
+    kind = json_type(value)
     if kind == "integer":
         return bool(types & {"integer", "number"})
     if kind == "number" and "integer" in types:
         return float(value).is_integer()
     return kind in types
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _describe(types: set[str] | None) -> str:

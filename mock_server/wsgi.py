@@ -154,16 +154,12 @@ class _HeaderNames:
 
 def underscored_header_names(contracts: ContractSet) -> list[str]:
     """Header names with an underscore that the contracts read: apiKey schemes and header parameters."""
-    from harness.documents import resolve_pointer
+    from harness.documents import follow_refs
 
     found: dict[str, None] = {}
 
     def add(parameter: Any, contract_raw: dict[str, Any]) -> None:
-        for _ in range(8):  # follow $refs (bounded: a cycle of references is a broken document)
-            ref = parameter.get("$ref") if isinstance(parameter, dict) else None
-            if not (isinstance(ref, str) and ref.startswith("#")):
-                break
-            parameter = resolve_pointer(contract_raw, ref[1:])
+        parameter = follow_refs(contract_raw, parameter)
         if isinstance(parameter, dict) and parameter.get("in") == "header":
             name = parameter.get("name")
             if isinstance(name, str) and "_" in name:
